@@ -1,0 +1,143 @@
+"""WorkbenchApp: the six pane screens, global keys, the command palette and the status line.
+
+Kept small on purpose: pane behaviour lives in `workbench/ui/<pane>.py`, domain logic in `core/`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from workbench.config import Config, load_config, save_setting
+from workbench.config import db_path as resolve_db_path
+from workbench.ui.costs import CostsScreen
+from workbench.ui.examples import ExamplesScreen
+from workbench.ui.history import HistoryScreen
+from workbench.ui.jobs import JobsScreen
+from workbench.ui.pane import PANES, PaneScreen
+from workbench.ui.prompt import PromptScreen
+from workbench.ui.status import StatusInfo
+from workbench.ui.training import TrainingScreen
+
+
+def styles_dir() -> Path:
+    """The .tcss files: inside the package in a wheel install, top-level `styles/` in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "styles", here.parent / "styles"):
+        if (candidate / "base.tcss").exists():
+            return candidate
+    raise FileNotFoundError(f"workbench styles not found near {here}")
+
+
+def _stylesheets() -> list[Path]:
+    root = styles_dir()
+    return [root / "base.tcss", *sorted(p for p in root.glob("*.tcss") if p.name != "base.tcss")]
+
+
+class WorkbenchApp(App[int]):
+    """The workbench TUI."""
+
+    TITLE = "workbench"
+    CSS_PATH = _stylesheets()
+    MODES = {
+        "prompt": PromptScreen,
+        "examples": ExamplesScreen,
+        "training": TrainingScreen,
+        "jobs": JobsScreen,
+        "costs": CostsScreen,
+        "history": HistoryScreen,
+    }
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        *(
+            Binding(
+                f"{key},alt+{i}", f"switch_mode('{mode}')", label, show=False, id=f"pane-{mode}"
+            )
+            for i, (mode, label, key) in enumerate(PANES, start=1)
+        ),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        db_path: str | os.PathLike | None = None,
+        start_pane: str = "prompt",
+    ) -> None:
+        super().__init__()
+        self.config = config or load_config()
+        self.db_path = resolve_db_path(db_path)
+        self.start_pane = start_pane
+        profile = self.config.profile
+        self.status_info = StatusInfo(
+            profile=profile.name,
+            base_url=profile.base_url,
+            key_source=profile.api_key_source(),
+            tokenizer="loading…",
+            warning="; ".join(self.config.warnings),
+        )
+        self.status_signal: Signal[StatusInfo] = Signal(self, "status")
+        self._db = None
+        if self.config.theme and self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+
+    @property
+    def db(self):
+        """The main thread's database connection (workers open their own with `open_db`)."""
+        if self._db is None:
+            from workbench.store.db import open_db
+
+            self._db = open_db(self.db_path)
+        return self._db
+
+    def on_mount(self) -> None:
+        self.db  # noqa: B018 - create and migrate the database before any pane reads it
+        self.switch_mode(self.start_pane)
+        self.load_tokenizer()
+        for warning in self.config.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+
+    @work(thread=True, exclusive=True, group="tokenizer", description="loading the tokenizer")
+    def load_tokenizer(self) -> None:
+        from workbench.core.tokens import get_tokenizer
+
+        tokenizer = get_tokenizer(self.config.profile.default_model)
+        self.call_from_thread(
+            self.set_status, tokenizer=tokenizer.label, tokenizer_note=tokenizer.note
+        )
+
+    def set_status(self, **changes: str) -> None:
+        """Replace the status info and tell every status line."""
+        from dataclasses import replace
+
+        self.status_info = replace(self.status_info, **changes)
+        self.status_signal.publish(self.status_info)
+
+    def watch_theme(self, theme: str) -> None:
+        if theme != self.config.theme:
+            try:
+                save_setting("theme", theme, self.config.path)
+            except OSError as exc:
+                self.notify(f"could not remember the theme: {exc}", severity="warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for mode, label, key in PANES:
+            yield SystemCommand(
+                f"Go to {label}",
+                f"Show the {label} pane ({key.upper()})",
+                lambda mode=mode: self.switch_mode(mode),
+            )
+        if isinstance(screen, PaneScreen):
+            yield from screen.palette_commands()
+        yield from super().get_system_commands(screen)
+
+    def on_unmount(self) -> None:
+        if self._db is not None:
+            self._db.close()

@@ -1,0 +1,114 @@
+"""The `workbench` command: no arguments opens the TUI; subcommands are small modules.
+
+Each subcommand lives in `workbench/commands/<name>.py` and exposes:
+
+    HELP = "one line for --help"
+    def add_arguments(parser: argparse.ArgumentParser) -> None: ...
+    def run(args: argparse.Namespace) -> int: ...   # the exit code
+
+Modules are found by name (COMMANDS), so adding one never touches another. Subcommand modules
+import nothing heavy at module level and never import Textual. stdout is data (`--json`), stderr is
+narrative. Exit codes: 0 ok, 1 the thing checked failed, 2 usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from workbench import __version__
+
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "estimate",
+    "history",
+    "jobs",
+    "sim",
+    "serve",
+    "doctor",
+    "paths",
+)
+
+
+def _available_commands() -> list[str]:
+    return [
+        name
+        for name in COMMANDS
+        if importlib.util.find_spec(f"workbench.commands.{name}") is not None
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description=(
+            "A terminal workbench for deciding, on your own data, whether to prompt-engineer or "
+            "fine-tune a model. With no command, opens the app."
+        ),
+        epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, WORKBENCH_DB, WORKBENCH_CONFIG, "
+        "WORKBENCH_PROFILE, NO_COLOR.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    add_common_arguments(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _available_commands():
+        module = importlib.import_module(f"workbench.commands.{name}")
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        add_common_arguments(sub, suppress=True)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """--db and --profile, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=default,
+        help="SQLite database file (default: $WORKBENCH_DB or the XDG data dir)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help="provider profile from the config file (default: $WORKBENCH_PROFILE or active_profile)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _run_app(args)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `workbench history --json | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from workbench.config import ConfigError, load_config
+
+    try:
+        config = load_config(profile=args.profile)
+    except ConfigError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+    from workbench.app import WorkbenchApp
+
+    app = WorkbenchApp(config=config, db_path=args.db)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
