@@ -12,6 +12,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -55,6 +56,9 @@ class WorkbenchApp(App[int]):
         "history": HistoryScreen,
     }
     COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    # The prompt the Prompt and Examples panes work on (named prompts keep projects apart).
+    active_prompt: reactive[str] = reactive("default")
     BINDINGS = [
         *(
             Binding(
