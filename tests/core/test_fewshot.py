@@ -1,0 +1,129 @@
+"""Few-shot selection modes and what an example adds to a prompt."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.core.fewshot import (
+    FewShotSelection,
+    example_pair_messages,
+    example_tokens,
+    few_shot_messages,
+    pair_from_messages,
+    select_examples,
+)
+from workbench.core.tokens import get_tokenizer
+from workbench.store.examples import Example
+
+
+def ex(id_, text="q", *, split="few-shot", tags=(), created=None, deleted=None, messages=None):
+    msgs = messages or [
+        {"role": "user", "content": f"{text} {id_}"},
+        {"role": "assistant", "content": f"answer {id_}"},
+    ]
+    return Example(
+        id=id_,
+        data={"messages": msgs},
+        split=split,
+        tags=list(tags),
+        created_at=created or f"2026-11-25T10:00:{id_:02d}.000+00:00",
+        deleted_at=deleted,
+    )
+
+
+def test_manual_keeps_pick_order_and_skips_unknown_ids():
+    pool = [ex(1), ex(2), ex(3)]
+    chosen = select_examples(pool, FewShotSelection(ids=(3, 1, 99)))
+    assert [e.id for e in chosen] == [3, 1]
+
+
+def test_manual_excludes_deleted_and_other_splits():
+    pool = [
+        ex(1),
+        ex(2, split="test"),
+        ex(3, split="train"),
+        ex(4, deleted="2026-11-25T11:00:00"),
+        ex(5, split="validation"),
+    ]
+    chosen = select_examples(pool, FewShotSelection(ids=(1, 2, 3, 4, 5)))
+    assert [e.id for e in chosen] == [1]
+
+
+def test_recent_k_takes_newest_and_puts_them_oldest_first():
+    pool = [ex(i) for i in range(1, 7)] + [ex(7, split="test"), ex(8, deleted="x")]
+    chosen = select_examples(pool, FewShotSelection(mode="recent", k=3))
+    assert [e.id for e in chosen] == [4, 5, 6]
+
+
+def test_tag_k_filters_by_tag():
+    pool = [
+        ex(1, tags=["billing"]),
+        ex(2, tags=["billing", "tone"]),
+        ex(3, tags=["tone"]),
+        ex(4, tags=["billing"], split="train"),
+        ex(5, tags=["billing"]),
+    ]
+    chosen = select_examples(pool, FewShotSelection(mode="tag", k=2, tag="billing"))
+    assert [e.id for e in chosen] == [2, 5]
+    assert select_examples(pool, FewShotSelection(mode="tag", k=2, tag=None)) == []
+
+
+def test_bad_mode_is_refused():
+    with pytest.raises(ValueError):
+        FewShotSelection(mode="random")
+
+
+def test_toggled_appends_then_removes():
+    sel = FewShotSelection().toggled(5).toggled(2).toggled(5)
+    assert sel.ids == (2,)
+    assert sel.mode == "manual"
+
+
+def test_pair_messages_drop_system_and_training_keys():
+    e = ex(
+        1,
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello", "weight": 1},
+        ],
+    )
+    assert example_pair_messages(e) == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+    assert few_shot_messages([e, e]) == example_pair_messages(e) * 2
+
+
+def test_example_without_pair_is_never_selected():
+    empty = ex(1, messages=[{"role": "system", "content": "only system"}])
+    assert select_examples([empty], FewShotSelection(ids=(1,))) == []
+
+
+def test_example_tokens_match_tiktoken():
+    import tiktoken
+
+    enc = tiktoken.get_encoding("o200k_base")
+    e = ex(
+        1,
+        messages=[
+            {"role": "user", "content": "[/INST] hi"},
+            {"role": "assistant", "content": "ok"},
+        ],
+    )
+    expected = sum(
+        3 + len(enc.encode(t)) + len(enc.encode(r))
+        for r, t in [("user", "[/INST] hi"), ("assistant", "ok")]
+    )
+    assert example_tokens(e, get_tokenizer("gpt-4.1-mini")) == expected
+
+
+def test_pair_from_messages_takes_last_user_and_following_reply():
+    msgs = [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "one"},
+        {"role": "user", "content": "second"},
+        {"role": "assistant", "content": "two"},
+    ]
+    assert pair_from_messages(msgs) == ("second", "two")
+    assert pair_from_messages([]) == ("", "")
