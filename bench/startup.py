@@ -1,0 +1,107 @@
+"""How long `workbench` takes to show its first screen, in a real pseudo-terminal.
+
+Spawns the app in a pty (80x24), reads what it draws until the pane tabs appear, then quits it with
+ctrl+q. The baseline is a minimal Textual app (one Static) run the same way in the same run, so the
+ratio says what the workbench adds on top of Textual itself. Best of N runs each.
+
+    python bench/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import select
+import struct
+import sys
+import tempfile
+import termios
+import time
+
+BASELINE = """
+from textual.app import App
+from textual.widgets import Static
+class Minimal(App):
+    def compose(self):
+        yield Static("F1 Prompt")
+Minimal().run()
+"""
+
+
+def time_to_text(
+    argv: list[str], marker: bytes, env: dict[str, str], timeout: float = 30.0
+) -> float:
+    """Seconds from spawn until `marker` appears on the terminal; then the app is told to quit."""
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    seen = b""
+    elapsed = None
+    try:
+        while time.perf_counter() - start < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            seen += chunk
+            if marker in seen:
+                elapsed = time.perf_counter() - start
+                break
+        os.write(fd, b"\x11")  # ctrl+q
+        deadline = time.perf_counter() + 5
+        while time.perf_counter() < deadline:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            select.select([fd], [], [], 0.05)
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                pass
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    if elapsed is None:
+        raise RuntimeError(f"{argv} never drew {marker!r}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "WORKBENCH_DB": os.path.join(tmp, "bench.db"),
+            "WORKBENCH_CONFIG": os.path.join(tmp, "config.toml"),
+        }
+        runs = {
+            "baseline: minimal Textual app": [sys.executable, "-c", BASELINE],
+            "workbench (first screen)": [sys.executable, "-m", "workbench"],
+        }
+        best: dict[str, float] = {}
+        for name, argv in runs.items():
+            times = [time_to_text(argv, b"Prompt", env) for _ in range(args.runs)]
+            best[name] = min(times)
+            print(
+                f"{name:32} best {min(times) * 1000:6.0f} ms   median {sorted(times)[len(times) // 2] * 1000:6.0f} ms"
+            )
+        base = best["baseline: minimal Textual app"]
+        wb = best["workbench (first screen)"]
+        print(f"ratio workbench / baseline: {wb / base:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

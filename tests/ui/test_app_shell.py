@@ -1,0 +1,108 @@
+"""The pane shell: every pane reachable by key, by mouse and from the palette; status line; quit."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.app import WorkbenchApp
+from workbench.config import load_config
+from workbench.ui.pane import PANES
+from workbench.ui.status import StatusLine
+
+
+def make_app(db_path, **kwargs) -> WorkbenchApp:
+    return WorkbenchApp(config=load_config(), db_path=db_path, **kwargs)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_every_pane_is_reachable_by_its_key(db_path, size):
+    app = make_app(db_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert app.current_mode == "prompt"
+        for mode, _label, key in PANES:
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.current_mode == mode
+            assert mode == app.screen.PANE
+        await pilot.press("alt+2")
+        await pilot.pause()
+        assert app.current_mode == "examples"
+
+
+async def test_panes_are_reachable_by_mouse(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.click("#tab-jobs")
+        await pilot.pause()
+        assert app.current_mode == "jobs"
+        await pilot.click("#tab-history")
+        await pilot.pause()
+        assert app.current_mode == "history"
+        # coming back, the tab bar shows the pane we are on
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.screen.query_one("PaneTabs").active == "tab-jobs"
+
+
+async def test_command_palette_switches_panes(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to costs")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "costs"
+
+
+async def test_palette_lists_every_pane(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for _mode, label, _key in PANES:
+            assert f"Go to {label}" in titles
+
+
+async def test_ctrl_q_quits(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app._exit
+        await pilot.press("ctrl+q")
+        assert app._exit  # exit requested by the binding
+    assert app.return_code == 0
+
+
+async def test_status_line_shows_profile_url_key_and_tokenizer(db_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8089/v1")
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = str(app.screen.query_one(StatusLine).render())
+        assert "default" in text
+        assert "http://127.0.0.1:8089/v1" in text
+        assert "$OPENAI_API_KEY" in text
+        assert "o200k_base" in text
+        assert "sk-secret-value" not in text
+
+
+async def test_status_line_says_when_the_key_is_missing(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "key missing" in str(app.screen.query_one(StatusLine).render())
+
+
+async def test_the_database_is_created_on_start(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+    assert db_path.exists()
