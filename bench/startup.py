@@ -10,6 +10,7 @@ ratio says what the workbench adds on top of Textual itself. Best of N runs each
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import pty
@@ -61,10 +62,8 @@ def time_to_text(
             if done:
                 break
             select.select([fd], [], [], 0.05)
-            try:
+            with contextlib.suppress(OSError):
                 os.read(fd, 65536)
-            except OSError:
-                pass
         else:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
