@@ -1,0 +1,219 @@
+"""Moving a dataset between files and the store: import (every line kept), export (versioned), split.
+
+Export writes only valid rows, byte-exact (`core.dataset_io.write_jsonl`), and records the content as a
+dataset version (`store.examples.record_version`): the same bytes are the same version, so an upload
+can be skipped when that version already has a file id at the same provider.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from workbench.core.dataset_io import (
+    ImportedLine,
+    check_example,
+    problems_to_dicts,
+    split_train_validation,
+    write_jsonl,
+)
+from workbench.store import examples as store
+
+IMPORT_BATCH = 1000
+# How many problem lines an import summary lists (all of them are in the store either way).
+SUMMARY_PROBLEM_LINES = 200
+
+
+class ExportRefused(Exception):
+    """Nothing to export, or rows still have problems and the caller did not accept leaving them out."""
+
+    def __init__(self, message: str, problem_rows: int = 0, valid_rows: int = 0) -> None:
+        super().__init__(message)
+        self.problem_rows = problem_rows
+        self.valid_rows = valid_rows
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, for the summary the user sees."""
+
+    lines: int = 0  # rows stored
+    valid: int = 0
+    with_problems: int = 0
+    problem_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, message)
+
+    def describe(self) -> str:
+        if not self.lines:
+            return "nothing imported: the file has no examples"
+        text = f"imported {self.lines} rows: {self.valid} valid"
+        if self.with_problems:
+            text += f", {self.with_problems} with problems (kept, marked ⚠, fix them in the editor)"
+        return text
+
+
+def _db_dir(db: sqlite_utils.Database) -> Path:
+    for row in db.execute("pragma database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return Path(row[2]).parent
+    return Path(tempfile.gettempdir())
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "dataset"
+
+
+def import_lines(
+    db: sqlite_utils.Database,
+    dataset_id: int,
+    lines: Iterable[ImportedLine],
+    *,
+    tokenizer: Any = None,
+    method: str = "supervised",
+    split: str = "train",
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Store every imported line: valid ones as examples, broken ones as `raw` text with their line
+    number and problems, so nothing is lost. Token counts are cached per row. Batched transactions."""
+    summary = ImportSummary()
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if batch:
+            store.add_examples(db, batch, dataset_id, split=split)
+            batch.clear()
+            if progress:
+                progress(summary.lines)
+
+    for item in lines:
+        problems = list(item.problems)
+        tokens = None
+        if item.data is not None and tokenizer is not None:
+            tokens = check_example(item.data, tokenizer, method=method, line=item.line).tokens
+        row: dict[str, Any] = {
+            "source_line": item.line,
+            "tokens": tokens,
+            "problems": problems_to_dicts(problems),
+        }
+        if item.data is not None:
+            row["data"] = item.data
+        else:
+            row["raw"] = item.raw
+        batch.append(row)
+        summary.lines += 1
+        if any(p.severity == "error" for p in problems) or item.data is None:
+            summary.with_problems += 1
+        else:
+            summary.valid += 1
+        for problem in problems:
+            if len(summary.problem_lines) < SUMMARY_PROBLEM_LINES:
+                summary.problem_lines.append((item.line, problem.code, problem.message))
+        if len(batch) >= IMPORT_BATCH:
+            flush()
+    flush()
+    return summary
+
+
+def _has_errors(example: store.Example) -> bool:
+    return example.data is None or any(
+        p.get("severity", "error") == "error" for p in example.problems
+    )
+
+
+def export_rows(
+    db: sqlite_utils.Database, dataset_id: int, split: str | None = "train"
+) -> tuple[list[int], int]:
+    """(ids of the rows an export writes, number of rows left out for problems)."""
+    ids: list[int] = []
+    left_out = 0
+    for example in store.iter_examples(db, dataset_id, split):
+        if example.split not in ("train", "validation"):
+            continue
+        if _has_errors(example):
+            left_out += 1
+        else:
+            ids.append(example.id)
+    return ids, left_out
+
+
+def export_version(
+    db: sqlite_utils.Database,
+    dataset_id: int,
+    split: str = "train",
+    path: str | os.PathLike | None = None,
+    *,
+    allow_problems: bool = False,
+) -> tuple[store.DatasetVersion, Path]:
+    """Write the split's valid rows as JSONL and record the version (once per content).
+
+    Refuses (ExportRefused) when no row is valid, or when rows have problems unless `allow_problems`,
+    in which case those rows are left out. Without `path` the file goes to `exports/` beside the
+    database, named after the dataset, split and content hash.
+    """
+    if split not in ("train", "validation"):
+        raise ValueError("export the train or the validation split")
+    dataset = store.get_dataset(db, dataset_id)
+    ids, left_out = export_rows(db, dataset_id, split)
+    if left_out and not allow_problems:
+        raise ExportRefused(
+            f"{left_out} {split} rows of {dataset.name!r} still have problems; fix them or export "
+            f"only the {len(ids)} valid rows",
+            left_out,
+            len(ids),
+        )
+    if not ids:
+        raise ExportRefused(f"{dataset.name!r} has no valid {split} rows to export", left_out, 0)
+
+    target_dir = Path(path).parent if path else _db_dir(db) / "exports"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    wanted = set(ids)
+    rows = (
+        e.data
+        for e in store.iter_examples(db, dataset_id, split)
+        if e.id in wanted and e.data is not None
+    )
+    fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            count, sha256, size = write_jsonl(rows, fh)
+        final = (
+            Path(path)
+            if path
+            else target_dir / f"{_slug(dataset.name)}-{split}-{sha256[:12]}.jsonl"
+        )
+        os.replace(tmp_name, final)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    version = store.record_version(db, dataset_id, split, sha256, count, size, str(final))
+    return version, final
+
+
+def apply_split(
+    db: sqlite_utils.Database, dataset_id: int, validation_fraction: float, seed: int
+) -> tuple[int, int]:
+    """Re-split a dataset's train and validation rows (seeded); returns (train, validation) counts.
+
+    Rows marked `test` stay held out and are not touched.
+    """
+    ids = [e.id for e in store.iter_examples(db, dataset_id) if e.split in ("train", "validation")]
+    train, validation = split_train_validation(ids, validation_fraction, seed)
+    stamp = store.now()
+    with db.atomic():
+        for split, chosen in (("train", train), ("validation", validation)):
+            for start in range(0, len(chosen), 500):
+                chunk = chosen[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    f"update examples set split = ?, updated_at = ? where id in ({marks}) "
+                    "and split != ?",
+                    [split, stamp, *chunk, split],
+                )
+    return len(train), len(validation)
