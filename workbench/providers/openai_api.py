@@ -150,4 +150,12 @@ def explain_error(exc: BaseException, profile: Profile | None = None) -> Provide
                 "server", f"the provider{where} had an error ({status}): {detail}", status, code
             )
         return ProviderProblem("bad_request", f"rejected ({status}): {detail}", status, code)
+    # Transport errors raised while reading a stream reach us unwrapped by the SDK (httpx classes).
+    transport = {cls.__name__ for cls in type(exc).__mro__}
+    if "TimeoutException" in transport:
+        return ProviderProblem("timeout", f"the provider{where} stopped answering (timed out)")
+    if "TransportError" in transport:
+        return ProviderProblem(
+            "connection", f"the connection to the provider{where} dropped mid-answer"
+        )
     return ProviderProblem("other", f"{type(exc).__name__}: {exc}")
