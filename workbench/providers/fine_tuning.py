@@ -9,6 +9,7 @@ Errors are not caught here: callers pass them to `openai_api.explain_error`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from openai import OpenAI
 
 EVENTS_PAGE = 100
+# After a long absence, at most this many pages of older events per poll (the rest next time).
+MAX_EVENT_PAGES = 20
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
@@ -51,6 +54,33 @@ def events_page(client: OpenAI, job_id: str, limit: int = EVENTS_PAGE) -> list[d
     """The newest `limit` events (the API lists newest first and has no "since" cursor)."""
     page = client.fine_tuning.jobs.list_events(job_id, limit=limit)
     return [as_dict(e) for e in page.data]
+
+
+def new_events(
+    client: OpenAI,
+    job_id: str,
+    is_known: Callable[[str], bool] | None = None,
+    limit: int = EVENTS_PAGE,
+    max_pages: int = MAX_EVENT_PAGES,
+) -> list[dict[str, Any]]:
+    """The newest events page; older pages only while a whole page is new (after a restart, or
+    when more than a page happened between two polls), so no event is ever skipped."""
+    page = client.fine_tuning.jobs.list_events(job_id, limit=limit)
+    events = [as_dict(e) for e in page.data]
+    pages = 1
+    while (
+        is_known is not None
+        and events
+        and getattr(page, "has_more", False)
+        and pages < max_pages
+        and not any(is_known(str(e["id"])) for e in events[-len(page.data) :])
+    ):
+        page = client.fine_tuning.jobs.list_events(job_id, limit=limit, after=str(events[-1]["id"]))
+        if not page.data:
+            break
+        events.extend(as_dict(e) for e in page.data)
+        pages += 1
+    return events
 
 
 def checkpoints(client: OpenAI, job_id: str) -> list[dict[str, Any]]:
@@ -102,11 +132,12 @@ def poll_job(
     previous_status: str | None = None,
     checkpoints_stored: int = 0,
     results_stored: bool = False,
+    is_known: Callable[[str], bool] | None = None,
 ) -> JobSnapshot:
-    """One poll: a retrieve and one events page; checkpoints and the results file only when the
-    job's state says they are new."""
+    """One poll: a retrieve and one events page (more only while every event is new, see
+    `new_events`); checkpoints and the results file only when the job's state says they are new."""
     job = retrieve_job(client, job_id)
-    events = events_page(client, job_id)
+    events = new_events(client, job_id, is_known)
     snapshot = JobSnapshot(job=job, events=events)
     status = str(job.get("status") or "")
     if wants_checkpoints(status, previous_status, events, checkpoints_stored):

@@ -252,10 +252,11 @@ def _event(row: dict[str, Any]) -> JobEvent:
 def add_events(
     db: sqlite_utils.Database, base_url: str, job_id: str, events: Iterable[dict[str, Any]]
 ) -> list[JobEvent]:
-    """Store API event objects; returns the ones not seen before (oldest first)."""
+    """Store API event objects, given in the API's order (newest first); returns the ones not seen
+    before, oldest first. Inserted oldest first, so rowid breaks ties between same-second events."""
     new: list[JobEvent] = []
     with db.atomic():
-        for obj in events:
+        for obj in reversed(list(events)):
             event = event_from_api(obj, job_id)
             cursor = db.execute(
                 """insert or ignore into job_events
@@ -274,7 +275,7 @@ def add_events(
             )
             if cursor.rowcount:
                 new.append(event)
-    return sorted(new, key=lambda e: (e.created_at, e.id))
+    return new
 
 
 def list_events(
@@ -296,6 +297,14 @@ def list_events(
         sql += " limit ? offset ?"
         params += [limit, offset]
     return [_event(r) for r in db.query(sql, params)]
+
+
+def has_event(db: sqlite_utils.Database, base_url: str, event_id: str) -> bool:
+    return bool(
+        db.execute(
+            "select 1 from job_events where base_url = ? and id = ?", [base_url, event_id]
+        ).fetchone()
+    )
 
 
 def count_events(db: sqlite_utils.Database, base_url: str, job_id: str) -> int:

@@ -1,0 +1,347 @@
+"""`workbench jobs list|show|watch|cancel|pause|resume`: fine-tuning jobs from a plain terminal.
+
+Everything fetched is stored in the same database as the app's, so a job watched here shows its
+whole history in the Jobs pane too. `watch` exits by the job's final status: 0 succeeded,
+1 failed or cancelled, 2 usage (bad arguments, unknown job), 3 provider unreachable or key rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+HELP = "list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
+# Problem kinds that mean "we cannot reach or use the provider at all".
+_PROVIDER_DOWN = {"auth", "missing_key", "forbidden", "connection", "timeout"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub.add_parser("list", help="stored and remote jobs of the active profile")
+    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    p.add_argument("--offline", action="store_true", help="stored jobs only, no network")
+    p = sub.add_parser("show", help="one job: status, progress, checkpoints, recent events")
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--offline", action="store_true", help="what is stored, no network")
+    p = sub.add_parser("watch", help="print events and progress until the job ends")
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true", help="events as JSON lines, then the job")
+    p.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between polls at first (default 2)"
+    )
+    p.add_argument(
+        "--max-interval", type=float, default=60.0, help="longest wait between polls (default 60)"
+    )
+    p.add_argument(
+        "--give-up-after",
+        type=int,
+        default=20,
+        metavar="N",
+        help="stop (exit 3) after N failed polls in a row (default 20)",
+    )
+    for action in ("cancel", "pause", "resume"):
+        p = sub.add_parser(action, help=f"{action} a job")
+        p.add_argument("job_id", metavar="JOB_ID")
+        p.add_argument("--json", action="store_true")
+
+
+def _err(message: str) -> None:
+    print(f"workbench jobs: {message}", file=sys.stderr)
+
+
+def _job_json(job: Any, **extra: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {**asdict(job), **extra}
+
+
+class _Context:
+    """The database, profile and (lazily) the SDK client a subcommand works with."""
+
+    def __init__(self, args: argparse.Namespace, *, max_retries: int | None = None) -> None:
+        from workbench.config import load_config
+        from workbench.store.db import open_db
+
+        self.config = load_config(profile=args.profile)
+        self.profile = self.config.profile
+        self.db = open_db(_db_path(args))
+        self._max_retries = max_retries
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from workbench.providers.openai_api import make_client
+
+            self._client = make_client(self.profile, timeout=30, max_retries=self._max_retries)
+        return self._client
+
+    def explain(self, exc: BaseException):
+        from workbench.providers.openai_api import explain_error
+
+        return explain_error(exc, self.profile)
+
+    def price(self, model: str) -> float | None:
+        return training_price(model)
+
+    def poll(self, job_id: str):
+        from workbench.providers.fine_tuning import poll_job
+        from workbench.store import jobs as store
+
+        state = store.poll_state(self.db, self.profile.base_url, job_id)
+        snapshot = poll_job(
+            self.client,
+            job_id,
+            previous_status=state.previous_status,
+            checkpoints_stored=state.checkpoints_stored,
+            results_stored=state.results_stored,
+            is_known=lambda event_id: store.has_event(self.db, self.profile.base_url, event_id),
+        )
+        return store.record_snapshot(self.db, self.profile.name, self.profile.base_url, snapshot)
+
+
+def _db_path(args: argparse.Namespace):
+    from workbench.config import db_path
+
+    return db_path(getattr(args, "db", None))
+
+
+def training_price(model: str) -> float | None:
+    """Training price per million tokens from the price table; None when unknown or not there."""
+    try:
+        from workbench.core.pricing import training_price_per_million
+    except ImportError:
+        return None
+    try:
+        return training_price_per_million(model)
+    except Exception:  # noqa: BLE001 - a price lookup never stops a job listing
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.config import ConfigError
+
+    try:
+        ctx = _Context(args, max_retries=0 if args.action == "watch" else None)
+    except ConfigError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
+        if args.action == "list":
+            return _list(ctx, args)
+        if args.action == "show":
+            return _show(ctx, args)
+        if args.action == "watch":
+            return _watch(ctx, args)
+        return _act(ctx, args)
+    finally:
+        ctx.db.close()
+
+
+def _row(ctx: _Context, job: Any, now: float) -> dict[str, Any]:
+    from workbench.core import jobs as cj
+    from workbench.store import jobs as store
+
+    points = cj.metric_series(store.metric_events(ctx.db, job.base_url, job.id))
+    prog = cj.progress(job, points, now)
+    cost = cj.cost_so_far(job, ctx.price(job.model))
+    return {
+        "id": job.id,
+        "status": job.status,
+        "model": job.model,
+        "fine_tuned_model": job.fine_tuned_model,
+        "created": cj.format_timestamp(job.created_at),
+        "elapsed": cj.format_duration(cj.elapsed_seconds(job, now)),
+        "progress": prog.describe(),
+        "cost": cost.describe(),
+        "cost_usd": cost.usd,
+        "cost_is_estimate": cost.estimated,
+        "dataset": job.dataset_name or job.metadata.get("workbench_dataset"),
+        "error": job.error_text,
+    }
+
+
+def _list(ctx: _Context, args: argparse.Namespace) -> int:
+    from workbench.store import jobs as store
+
+    remote_ok = True
+    if not args.offline:
+        try:
+            from workbench.providers.fine_tuning import list_jobs
+
+            for obj in list_jobs(ctx.client):
+                store.upsert_job(ctx.db, ctx.profile.name, ctx.profile.base_url, obj)
+        except Exception as exc:  # noqa: BLE001 - explained, and the stored jobs still listed
+            remote_ok = False
+            _err(f"showing stored jobs only: {ctx.explain(exc).message}")
+    jobs = store.list_jobs(ctx.db, profile=ctx.profile.name, base_url=ctx.profile.base_url)
+    now = time.time()
+    rows = [_row(ctx, job, now) for job in jobs]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        _err(f"no jobs for profile {ctx.profile.name!r}" + ("" if remote_ok else " stored"))
+    else:
+        widths = (30, 16, 34, 16, 9)
+        print(
+            f"{'JOB':<{widths[0]}} {'STATUS':<{widths[1]}} {'MODEL':<{widths[2]}} "
+            f"{'CREATED':<{widths[3]}} {'ELAPSED':<{widths[4]}} PROGRESS / COST"
+        )
+        for r in rows:
+            print(
+                f"{r['id']:<{widths[0]}} {r['status']:<{widths[1]}} {r['model']:<{widths[2]}} "
+                f"{r['created']:<{widths[3]}} {r['elapsed']:<{widths[4]}} "
+                f"{r['progress'] or '—'}  {r['cost']}"
+            )
+    return EXIT_OK
+
+
+def _show(ctx: _Context, args: argparse.Namespace) -> int:
+    from workbench.store import jobs as store
+
+    if not args.offline:
+        try:
+            ctx.poll(args.job_id)
+        except Exception as exc:  # noqa: BLE001
+            problem = ctx.explain(exc)
+            if store.find_job(ctx.db, args.job_id, ctx.profile.base_url) is None:
+                _err(problem.message)
+                return EXIT_USAGE if problem.kind == "not_found" else EXIT_PROVIDER
+            _err(f"showing what is stored: {problem.message}")
+    job = store.find_job(ctx.db, args.job_id, ctx.profile.base_url)
+    if job is None:
+        _err(f"no stored job {args.job_id}")
+        return EXIT_USAGE
+    now = time.time()
+    row = _row(ctx, job, now)
+    checkpoints = store.list_checkpoints(ctx.db, job.base_url, job.id)
+    events = store.list_events(ctx.db, job.base_url, job.id, limit=20)
+    if args.json:
+        out = _job_json(
+            job,
+            summary=row,
+            checkpoints=[c.__dict__ for c in checkpoints],
+            events=[e.__dict__ for e in events],
+            event_count=store.count_events(ctx.db, job.base_url, job.id),
+            results_csv=store.results_csv(ctx.db, job.base_url, job.id),
+        )
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return EXIT_OK
+    print(f"{job.id}  {job.status}  {job.model}")
+    for key in ("created", "elapsed", "progress", "cost", "dataset", "fine_tuned_model", "error"):
+        if row.get(key):
+            print(f"  {key:<17}{row[key]}")
+    if checkpoints:
+        print("  checkpoints")
+        for c in checkpoints:
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in c.metrics.items() if k != "step")
+            print(f"    step {c.step_number}: {c.fine_tuned_model_checkpoint}  {metrics}")
+    if events:
+        print("  recent events (newest first)")
+        for e in events:
+            print(f"    {_event_line(e)}")
+    return EXIT_OK
+
+
+def _event_line(event: Any) -> str:
+    from workbench.core.jobs import format_timestamp
+
+    return f"{format_timestamp(event.created_at)}  {event.level:<5}  {event.message}"
+
+
+def _watch(ctx: _Context, args: argparse.Namespace) -> int:
+    from workbench.core import jobs as cj
+    from workbench.store import jobs as store
+
+    if args.interval <= 0 or args.max_interval < args.interval:
+        _err("--interval must be above 0 and at most --max-interval")
+        return EXIT_USAGE
+    tty = sys.stdout.isatty() and not args.json
+    schedule = cj.PollSchedule(minimum=args.interval, maximum=args.max_interval)
+    failures = 0
+    last_line = ""
+    printed_history = False
+    while True:
+        try:
+            outcome = ctx.poll(args.job_id)
+        except Exception as exc:  # noqa: BLE001 - every error is explained, none is a traceback
+            problem = ctx.explain(exc)
+            failures += 1
+            if problem.kind == "not_found":
+                _err(problem.message)
+                return EXIT_USAGE
+            if problem.kind in ("auth", "missing_key", "forbidden"):
+                _err(problem.message)
+                return EXIT_PROVIDER
+            if failures >= args.give_up_after:
+                _err(f"giving up after {failures} failed polls: {problem.message}")
+                return EXIT_PROVIDER
+            delay = schedule.after_error(problem.retry_after)
+            if tty and last_line:
+                sys.stdout.write("\r\x1b[K")
+                last_line = ""
+            _err(f"{problem.message}; trying again in {cj.format_duration(delay)}")
+            time.sleep(delay)
+            continue
+        failures = 0
+        job = outcome.job
+        if not printed_history:
+            # the first poll: print everything stored so far, oldest first (the whole story)
+            new = store.list_events(ctx.db, job.base_url, job.id, newest_first=False)
+            printed_history = True
+        else:
+            new = outcome.new_events
+        if new and tty and last_line:
+            sys.stdout.write("\r\x1b[K")
+            last_line = ""
+        for event in new:
+            if args.json:
+                print(json.dumps(event.__dict__, ensure_ascii=False), flush=True)
+            else:
+                print(_event_line(event), flush=True)
+        points = cj.metric_series(store.metric_events(ctx.db, job.base_url, job.id))
+        line = f"[{job.status}] " + (cj.progress(job, points, time.time()).describe() or "")
+        if not args.json and line != last_line:
+            if tty:
+                sys.stdout.write("\r\x1b[K" + line)
+                sys.stdout.flush()
+            else:
+                print(line, flush=True)
+            last_line = line
+        if job.terminal:
+            if tty:
+                sys.stdout.write("\n")
+            if args.json:
+                print(json.dumps(_job_json(job), ensure_ascii=False, default=str), flush=True)
+            elif job.error_text:
+                _err(f"{job.id} {job.status}: {job.error_text}")
+            elif job.fine_tuned_model:
+                print(f"fine-tuned model: {job.fine_tuned_model}", flush=True)
+            return EXIT_OK if job.status == "succeeded" else EXIT_FAILED
+        time.sleep(schedule.after_poll(outcome.changed))
+
+
+def _act(ctx: _Context, args: argparse.Namespace) -> int:
+    from workbench.providers.fine_tuning import ACTIONS
+    from workbench.store import jobs as store
+
+    try:
+        obj = ACTIONS[args.action](ctx.client, args.job_id)
+    except Exception as exc:  # noqa: BLE001
+        problem = ctx.explain(exc)
+        _err(f"could not {args.action} {args.job_id}: {problem.message}")
+        if problem.kind in _PROVIDER_DOWN:
+            return EXIT_PROVIDER
+        return EXIT_USAGE if problem.kind == "not_found" else EXIT_FAILED
+    job, _ = store.upsert_job(ctx.db, ctx.profile.name, ctx.profile.base_url, obj)
+    if args.json:
+        print(json.dumps(_job_json(job), ensure_ascii=False, default=str))
+    else:
+        print(f"{job.id}: {job.status}")
+    return EXIT_OK
