@@ -1,0 +1,545 @@
+"""Evaluations: eval runs and their per-item results; and what the Costs pane reads from the store.
+
+An eval set is the live examples in the held-out "test" split (never trained on, never few-shot).
+One evaluation runs that set through several approaches at once; each approach is an EvalRun and
+they share a `group_id`. Runs of the same `eval_name` (prompt + eval set) can be compared over time.
+
+The second half gathers what an estimate or an evaluation needs from the other tables (the prompt's
+latest version, its selected few-shot examples, a dataset's training rows, recorded runs) and turns
+it into plain core inputs, so the pane and `workbench estimate` compute exactly the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from workbench.store.examples import Example, _example, now
+from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    from workbench.core.estimate import ApproachTokens, Estimate, EstimateSettings, TrainingPlan
+    from workbench.core.evaluate import ItemResult
+    from workbench.core.tokens import Tokenizer
+
+RUN_STATUSES = ("running", "batch", "done", "failed", "cancelled")
+
+
+@migration
+def v001_eval_runs_and_items(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        create table eval_runs (
+            id integer primary key,
+            eval_name text not null,        -- what is compared over time: prompt + eval set
+            group_id text not null,         -- the runs started together (one per approach)
+            prompt_name text not null default '',
+            approach text not null,         -- zero-shot | few-shot | fine-tuned
+            model text not null,
+            scorer text not null,           -- JSON of core.evaluate.Scorer
+            seed integer not null,          -- judge answer order, replayable
+            mode text not null default 'concurrent' check (mode in ('concurrent', 'batch')),
+            status text not null default 'running'
+                check (status in ('running', 'batch', 'done', 'failed', 'cancelled')),
+            batch_id text,                  -- the provider's batch id (Batch API runs)
+            items_total integer not null default 0,
+            error text,
+            created_at text not null,
+            finished_at text
+        )"""
+    )
+    db.execute("create index eval_runs_name on eval_runs (eval_name, created_at desc)")
+    db.execute("create index eval_runs_group on eval_runs (group_id)")
+    db.execute(
+        """
+        create table eval_items (
+            id integer primary key,
+            run_id integer not null references eval_runs(id) on delete cascade,
+            example_id integer not null,
+            question text not null default '',
+            expected text not null default '',
+            answer text not null default '',
+            passed integer,                 -- 1 / 0; null: not scored (request failed)
+            detail text not null default '',
+            latency_ms real,
+            input_tokens integer,
+            output_tokens integer,
+            cached_tokens integer,
+            cost_usd real,                  -- null: no price for the model
+            error text,
+            created_at text not null,
+            unique (run_id, example_id)
+        )"""
+    )
+
+
+@dataclass
+class EvalRun:
+    id: int
+    eval_name: str
+    group_id: str
+    approach: str
+    model: str
+    scorer: dict[str, Any]
+    seed: int
+    prompt_name: str = ""
+    mode: str = "concurrent"
+    status: str = "running"
+    batch_id: str | None = None
+    items_total: int = 0
+    error: str | None = None
+    created_at: str = ""
+    finished_at: str | None = None
+    items_done: int = 0
+
+
+@dataclass
+class EvalItem:
+    run_id: int
+    example_id: int
+    question: str = ""
+    expected: str = ""
+    answer: str = ""
+    passed: bool | None = None
+    detail: str = ""
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+    id: int | None = None
+
+
+def _run_row(row: dict[str, Any]) -> EvalRun:
+    data = dict(row)
+    data["scorer"] = json.loads(data["scorer"])
+    return EvalRun(**{k: v for k, v in data.items() if k in EvalRun.__dataclass_fields__})
+
+
+def _item_row(row: dict[str, Any]) -> EvalItem:
+    data = {k: row[k] for k in EvalItem.__dataclass_fields__ if k in row}
+    data["passed"] = None if row["passed"] is None else bool(row["passed"])
+    return EvalItem(**data)
+
+
+_RUN_SELECT = """select r.*, (select count(*) from eval_items i where i.run_id = r.id) as items_done
+                 from eval_runs r"""
+
+
+def new_group_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def create_run(
+    db: sqlite_utils.Database,
+    *,
+    eval_name: str,
+    group_id: str,
+    approach: str,
+    model: str,
+    scorer: dict[str, Any],
+    seed: int,
+    items_total: int,
+    prompt_name: str = "",
+    mode: str = "concurrent",
+) -> EvalRun:
+    with db.atomic():
+        cursor = db.execute(
+            """insert into eval_runs (eval_name, group_id, prompt_name, approach, model, scorer, seed,
+                                      mode, status, items_total, created_at)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                eval_name,
+                group_id,
+                prompt_name,
+                approach,
+                model,
+                json.dumps(scorer, sort_keys=True),
+                seed,
+                mode,
+                "batch" if mode == "batch" else "running",
+                items_total,
+                now(),
+            ],
+        )
+    return get_run(db, cursor.lastrowid)
+
+
+def get_run(db: sqlite_utils.Database, run_id: int) -> EvalRun:
+    rows = list(db.query(f"{_RUN_SELECT} where r.id = ?", [run_id]))
+    if not rows:
+        raise KeyError(f"no eval run with id {run_id}")
+    return _run_row(rows[0])
+
+
+def record_item(db: sqlite_utils.Database, item: EvalItem) -> None:
+    """Store one item's outcome (a re-run of the same item replaces it)."""
+    with db.atomic():
+        db.execute(
+            """insert or replace into eval_items (run_id, example_id, question, expected, answer,
+                   passed, detail, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,
+                   error, created_at)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                item.run_id,
+                item.example_id,
+                item.question,
+                item.expected,
+                item.answer,
+                None if item.passed is None else int(item.passed),
+                item.detail,
+                item.latency_ms,
+                item.input_tokens,
+                item.output_tokens,
+                item.cached_tokens,
+                item.cost_usd,
+                item.error,
+                now(),
+            ],
+        )
+
+
+def finish_run(
+    db: sqlite_utils.Database, run_id: int, status: str = "done", error: str | None = None
+) -> None:
+    if status not in RUN_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(RUN_STATUSES)}")
+    with db.atomic():
+        db.execute(
+            "update eval_runs set status = ?, error = ?, finished_at = ? where id = ?",
+            [status, error, now() if status in ("done", "failed", "cancelled") else None, run_id],
+        )
+
+
+def set_batch(db: sqlite_utils.Database, run_id: int, batch_id: str) -> None:
+    with db.atomic():
+        db.execute(
+            "update eval_runs set batch_id = ?, status = 'batch' where id = ?", [batch_id, run_id]
+        )
+
+
+def list_runs(
+    db: sqlite_utils.Database,
+    *,
+    eval_name: str | None = None,
+    group_id: str | None = None,
+    status: str | None = None,
+    limit: int | None = 100,
+) -> list[EvalRun]:
+    """Eval runs, newest first."""
+    clauses, params = [], []
+    for column, value in (("eval_name", eval_name), ("group_id", group_id), ("status", status)):
+        if value:
+            clauses.append(f"r.{column} = ?")
+            params.append(value)
+    where = (" where " + " and ".join(clauses)) if clauses else ""
+    sql = f"{_RUN_SELECT}{where} order by r.created_at desc, r.id desc"
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    return [_run_row(r) for r in db.query(sql, params)]
+
+
+@dataclass
+class EvalGroup:
+    """One evaluation: the runs started together, one per approach."""
+
+    group_id: str
+    eval_name: str
+    created_at: str
+    runs: list[EvalRun] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return all(r.status in ("done", "failed", "cancelled") for r in self.runs)
+
+
+def list_groups(
+    db: sqlite_utils.Database, eval_name: str | None = None, limit: int = 20
+) -> list[EvalGroup]:
+    """Evaluations, newest first (optionally only those of one eval)."""
+    where, params = ("where eval_name = ?", [eval_name]) if eval_name else ("", [])
+    rows = db.query(
+        f"""select group_id, eval_name, min(created_at) as created_at from eval_runs {where}
+            group by group_id order by min(created_at) desc, max(id) desc limit ?""",
+        [*params, limit],
+    )
+    groups = [EvalGroup(r["group_id"], r["eval_name"], r["created_at"]) for r in rows]
+    for group in groups:
+        group.runs = sorted(list_runs(db, group_id=group.group_id, limit=None), key=lambda r: r.id)
+    return groups
+
+
+def list_items(
+    db: sqlite_utils.Database, run_id: int, *, limit: int | None = 100, offset: int = 0
+) -> list[EvalItem]:
+    sql = "select * from eval_items where run_id = ? order by example_id"
+    params: list[Any] = [run_id]
+    if limit is not None:
+        sql += " limit ? offset ?"
+        params += [limit, offset]
+    return [_item_row(r) for r in db.query(sql, params)]
+
+
+def item_results(db: sqlite_utils.Database, run_id: int) -> list[ItemResult]:
+    """The slim per-item tuples aggregation needs (no answers, no questions)."""
+    from workbench.core.evaluate import ItemResult
+
+    return [
+        ItemResult(
+            example_id=r[0],
+            passed=None if r[1] is None else bool(r[1]),
+            latency_ms=r[2],
+            cost_usd=r[3],
+            error=r[4],
+        )
+        for r in db.execute(
+            "select example_id, passed, latency_ms, cost_usd, error from eval_items "
+            "where run_id = ? order by example_id",
+            [run_id],
+        )
+    ]
+
+
+def items_for_example(
+    db: sqlite_utils.Database, group_id: str, example_id: int
+) -> list[tuple[EvalRun, EvalItem]]:
+    """Every approach's answer to one test item (for reading a disagreement)."""
+    out = []
+    for run in list_runs(db, group_id=group_id, limit=None):
+        rows = list(
+            db.query(
+                "select * from eval_items where run_id = ? and example_id = ?", [run.id, example_id]
+            )
+        )
+        if rows:
+            out.append((run, _item_row(rows[0])))
+    return out
+
+
+# --- the eval set -----------------------------------------------------------------------------------
+
+
+def test_examples(
+    db: sqlite_utils.Database, dataset_id: int | None | type[...] = ..., limit: int | None = None
+) -> Iterator[Example]:
+    """Live held-out test examples with data, in order (one dataset, or all of them)."""
+    clauses = ["split = 'test'", "deleted_at is null", "data is not null"]
+    params: list[Any] = []
+    if dataset_id is not ...:
+        clauses.append("dataset_id is ?")
+        params.append(dataset_id)
+    sql = f"select * from examples where {' and '.join(clauses)} order by dataset_id, position, id"
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    for row in db.query(sql, params):
+        yield _example(row)
+
+
+def count_test_examples(db: sqlite_utils.Database, dataset_id: int | None | type[...] = ...) -> int:
+    sql = "select count(*) from examples where split = 'test' and deleted_at is null and data is not null"
+    params: list[Any] = []
+    if dataset_id is not ...:
+        sql += " and dataset_id is ?"
+        params.append(dataset_id)
+    return db.execute(sql, params).fetchone()[0]
+
+
+# --- what an estimate reads ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptSetup:
+    """The user's prompt as the three approaches will send it."""
+
+    prompt_name: str
+    found: bool  # a saved prompt exists
+    model: str
+    ft_model: str  # "" : not trained yet (priced as a future fine-tune of `model`)
+    system: str = ""
+    template: str = ""
+    ft_system: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
+
+
+def load_prompt_setup(
+    db: sqlite_utils.Database,
+    prompt_name: str = "default",
+    *,
+    model: str | None = None,
+    ft_model: str | None = None,
+    default_model: str = "gpt-4.1-mini-2025-04-14",
+) -> PromptSetup:
+    """The prompt's latest version and selected few-shot examples; flags override the saved models."""
+    from workbench.store.prompts import latest_version
+    from workbench.store.selection import selected_examples
+
+    version = latest_version(db, prompt_name)
+    examples = tuple(selected_examples(db, prompt_name))
+    if version is None:
+        return PromptSetup(
+            prompt_name, False, model or default_model, ft_model or "", examples=examples
+        )
+    return PromptSetup(
+        prompt_name=prompt_name,
+        found=True,
+        model=model or version.model or default_model,
+        ft_model=ft_model if ft_model is not None else (version.ft_model or ""),
+        system=version.system,
+        template=version.template,
+        ft_system=version.ft_system,
+        variables=dict(version.variables),
+        params=dict(version.params),
+        examples=examples,
+    )
+
+
+def _average_output(
+    db: sqlite_utils.Database, prompt_name: str, approach: str
+) -> tuple[float, int]:
+    row = db.execute(
+        """select avg(output_tokens), count(output_tokens) from
+           (select output_tokens from runs where prompt_name = ? and approach = ? and status = 'ok'
+              and output_tokens is not null order by id desc limit 200)""",
+        [prompt_name, approach],
+    ).fetchone()
+    return (float(row[0]) if row[0] is not None else 0.0), int(row[1] or 0)
+
+
+def _runs_table(db: sqlite_utils.Database) -> bool:
+    return "runs" in db.table_names()
+
+
+@dataclass(frozen=True)
+class DatasetTokens:
+    dataset: str | None
+    per_example: tuple[int, ...]
+    assistant_average: float | None  # average assistant tokens per example (an output estimate)
+
+
+def dataset_tokens(
+    db: sqlite_utils.Database, dataset_name: str | None, tokenizer: Tokenizer
+) -> DatasetTokens:
+    """Token counts of a dataset's training rows (the validator's formula), for the training cost."""
+    from workbench.core.dataset import example_token_counts
+    from workbench.store.examples import find_dataset, iter_examples, list_datasets
+
+    if dataset_name:
+        dataset = find_dataset(db, dataset_name)
+        if dataset is None:
+            raise KeyError(f"no dataset named {dataset_name!r}")
+    else:
+        datasets = list_datasets(db)
+        if not datasets:
+            return DatasetTokens(None, (), None)
+        dataset = datasets[0]
+    totals: list[int] = []
+    assistant: list[int] = []
+    for example in iter_examples(db, dataset.id, split="train"):
+        if example.data is None:
+            continue
+        total, out = example_token_counts(example.data, tokenizer, method=dataset.method)
+        totals.append(total)
+        assistant.append(out)
+    avg = sum(assistant) / len(assistant) if assistant else None
+    return DatasetTokens(dataset.name, tuple(totals), avg)
+
+
+def estimate_from_store(
+    db: sqlite_utils.Database,
+    setup: PromptSetup,
+    settings: EstimateSettings,
+    *,
+    dataset_name: str | None = None,
+    overrides: dict | None = None,
+    tokenizer: Tokenizer | None = None,
+    epochs: int | None = None,
+) -> tuple[Estimate, DatasetTokens]:
+    """The Estimate for a prompt setup and a dataset, with the output length measured where we can."""
+    from workbench.core.estimate import (
+        APPROACHES,
+        DEFAULT_OUTPUT_TOKENS,
+        estimate,
+        measure_messages,
+        training_plan,
+    )
+    from workbench.core.fewshot import example_pair_messages
+    from workbench.core.prompts import assemble_messages
+    from workbench.core.tokens import count_message_tokens, get_tokenizer
+
+    tok = tokenizer or get_tokenizer(setup.model)
+    data = dataset_tokens(db, dataset_name, tok)
+    # a fallback output length: the assistant replies the user wrote themselves
+    fallback, fallback_source = float(DEFAULT_OUTPUT_TOKENS), "a default guess"
+    if data.assistant_average:
+        fallback, fallback_source = data.assistant_average, "average reply in your dataset"
+    elif setup.examples:
+        replies = [
+            count_message_tokens(
+                [m for m in example_pair_messages(e) if m["role"] == "assistant"],
+                tok,
+                reply_priming=False,
+            )
+            for e in setup.examples
+        ]
+        fallback, fallback_source = sum(replies) / len(replies), "average reply in your examples"
+
+    requests: list[ApproachTokens] = []
+    for approach in APPROACHES:
+        messages = assemble_messages(
+            approach,
+            setup.system,
+            setup.template,
+            setup.variables,
+            setup.examples,
+            setup.ft_system,
+            strict=False,
+        )
+        model = setup.ft_model or setup.model if approach == "fine-tuned" else setup.model
+        output, source = fallback, fallback_source
+        if _runs_table(db):
+            avg, count = _average_output(db, setup.prompt_name, approach)
+            if count:
+                output, source = avg, f"average of {count} recorded runs"
+        requests.append(measure_messages(approach, model, messages, tok, output, source))
+    plan: TrainingPlan | None = None
+    if data.per_example:
+        plan = training_plan(setup.model, data.per_example, epochs=epochs, overrides=overrides)
+    est = estimate(requests, settings, plan, overrides)
+    notes = list(est.notes)
+    if not tok.exact:
+        notes.append(tok.note)
+    if not setup.found:
+        notes.append(f"no saved prompt named {setup.prompt_name!r}: figures use an empty prompt")
+    if plan is None:
+        notes.append("no training rows: the one-off training cost is unknown (add a dataset)")
+    from dataclasses import replace
+
+    return replace(est, notes=tuple(dict.fromkeys(notes))), data
+
+
+def eval_name_for(prompt_name: str, dataset_name: str | None) -> str:
+    return f"{prompt_name} / {dataset_name or 'all test examples'}"
+
+
+def approaches_for(
+    setup: PromptSetup, extra_ft_models: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """(approach, model) pairs an evaluation runs: zero-shot, few-shot if examples are selected,
+    and each fine-tuned model known."""
+    pairs = [("zero-shot", setup.model)]
+    if setup.examples:
+        pairs.append(("few-shot", setup.model))
+    for m in dict.fromkeys([setup.ft_model, *extra_ft_models]):
+        if m:
+            pairs.append(("fine-tuned", m))
+    return pairs
