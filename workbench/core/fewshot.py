@@ -11,8 +11,11 @@ user's question.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -129,3 +132,198 @@ def _text(content: Any) -> str:
             str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
         )
     return "" if content is None else str(content)
+
+
+# --- import: JSONL and CSV rows -> few-shot examples -------------------------------------------
+
+CSV_COLUMN_PAIRS = (("input", "output"), ("prompt", "completion"))
+CSV_TAGS_COLUMN = "tags"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One line (record) of an imported file: a few-shot example, or why it was skipped."""
+
+    line: int
+    data: dict | None
+    tags: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the user: how many were added and which lines were skipped, why."""
+
+    path: str
+    added: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    error: str = ""  # the whole file could not be read (missing column, unreadable...)
+
+    def summary(self) -> str:
+        if self.error:
+            return f"Import failed: {self.error}"
+        text = f"Imported {self.added} example{'s' if self.added != 1 else ''} from {self.path}"
+        if self.skipped:
+            shown = "; ".join(f"line {n}: {why}" for n, why in self.skipped[:5])
+            more = f" (+{len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
+            text += f"; skipped {len(self.skipped)}: {shown}{more}"
+        return text
+
+
+def example_from_row(obj: Any) -> tuple[dict | None, str]:
+    """A parsed JSONL object as few-shot data, or (None, why not).
+
+    Chat rows keep their messages (multi-turn included) and must have a user message followed by an
+    assistant reply; the last user message is the input and that reply the output. Flat rows with
+    input/output or prompt/completion become a user/assistant pair.
+    """
+    if not isinstance(obj, Mapping):
+        return None, "not a JSON object"
+    if "messages" in obj:
+        messages = obj["messages"]
+        if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+            return None, "messages must be a list of objects"
+        for i, message in enumerate(messages, start=1):
+            if not isinstance(message.get("content", ""), str | list | None):
+                return None, f"message {i}: content must be text"
+        text_in, text_out = pair_from_messages(messages)
+        if not any(m.get("role") == "user" for m in messages):
+            return None, "no user message"
+        if not text_out:
+            return None, "no assistant reply after the last user message"
+        return {"messages": [dict(m) for m in messages]}, ""
+    for col_in, col_out in CSV_COLUMN_PAIRS:
+        if col_in in obj or col_out in obj:
+            text_in, text_out = obj.get(col_in), obj.get(col_out)
+            if not isinstance(text_in, str) or not text_in.strip():
+                return None, f"{col_in!r} is missing or empty"
+            if not isinstance(text_out, str) or not text_out.strip():
+                return None, f"{col_out!r} is missing or empty"
+            return pair_data(text_in, text_out), ""
+    return None, "no 'messages', 'input'/'output' or 'prompt'/'completion' fields"
+
+
+def pair_data(text_in: str, text_out: str) -> dict:
+    """The data of a single-turn example."""
+    return {
+        "messages": [
+            {"role": "user", "content": text_in},
+            {"role": "assistant", "content": text_out},
+        ]
+    }
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """Tags from a cell or field: a list, or text split on commas/semicolons; blanks dropped."""
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    elif isinstance(value, str):
+        items = value.replace(";", ",").split(",")
+    else:
+        return ()
+    return tuple(dict.fromkeys(t.strip() for t in items if t.strip()))
+
+
+def read_import_rows(path: str | Path) -> Iterator[ImportRow]:
+    """The rows of a JSONL or CSV file (by extension; .csv is CSV, anything else JSONL).
+
+    Raises ValueError naming the problem when the whole file is unusable (e.g. no input column).
+    """
+    if Path(path).suffix.lower() == ".csv":
+        yield from _read_csv_rows(Path(path))
+    else:
+        yield from _read_jsonl_rows(Path(path))
+
+
+def _read_jsonl_rows(path: Path) -> Iterator[ImportRow]:
+    for line, obj, parse_error in _jsonl_objects(path):
+        if parse_error:
+            yield ImportRow(line, None, error=parse_error)
+            continue
+        data, why = example_from_row(obj)
+        tags = parse_tags(obj.get("tags")) if isinstance(obj, Mapping) else ()
+        yield ImportRow(line, data, tags, why)
+
+
+def _jsonl_objects(path: Path) -> Iterator[tuple[int, Any, str]]:
+    """(line, parsed object, parse error) per non-blank line: engineer C's reader when present."""
+    try:
+        from workbench.core.dataset_io import read_jsonl
+    except ImportError:  # the dataset reader (and its validator) not installed: read it here
+        read_jsonl = None
+    if read_jsonl is not None:
+        for item in read_jsonl(path):
+            if item.data is None:
+                why = "; ".join(p.message for p in item.problems) or "not a JSON object"
+                yield item.line, None, why
+            else:
+                yield item.line, item.data, ""
+        return
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            raw = raw.strip()
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw:
+                continue
+            try:
+                yield number, json.loads(raw.decode("utf-8")), ""
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 text at byte {exc.start + 1}"
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not valid JSON at column {exc.colno}: {exc.msg}"
+
+
+def _read_csv_rows(path: Path) -> Iterator[ImportRow]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = [c.strip() for c in next(reader, [])]
+        lowered = [c.lower() for c in header]
+        pair = next(((a, b) for a, b in CSV_COLUMN_PAIRS if a in lowered and b in lowered), None)
+        if pair is None:
+            found = ", ".join(repr(c) for c in header) or "no columns"
+            raise ValueError(
+                f"{path.name} line 1: needs input/output or prompt/completion columns; found {found}"
+            )
+        i_in, i_out = lowered.index(pair[0]), lowered.index(pair[1])
+        i_tags = lowered.index(CSV_TAGS_COLUMN) if CSV_TAGS_COLUMN in lowered else None
+        start = reader.line_num + 1
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) <= max(i_in, i_out):
+                yield ImportRow(line, None, error=f"{len(record)} cells; expected {len(header)}")
+                continue
+            text_in, text_out = record[i_in], record[i_out]
+            if not text_in.strip():
+                yield ImportRow(line, None, error=f"{header[i_in]!r} is empty")
+                continue
+            if not text_out.strip():
+                yield ImportRow(line, None, error=f"{header[i_out]!r} is empty")
+                continue
+            tags = parse_tags(record[i_tags]) if i_tags is not None and i_tags < len(record) else ()
+            yield ImportRow(line, pair_data(text_in, text_out), tags)
+
+
+# --- token costs -------------------------------------------------------------------------------
+
+
+class TokenCosts:
+    """Per-example token costs, counted once per (example, last edit, encoding)."""
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self._costs: dict[tuple[int, str, str], int] = {}
+        self._max = max_entries
+
+    def cost(self, example: Example, tokenizer: Tokenizer) -> int:
+        key = (example.id, example.updated_at, tokenizer.encoding_name)
+        value = self._costs.get(key)
+        if value is None:
+            if len(self._costs) >= self._max:
+                self._costs.clear()
+            value = self._costs[key] = example_tokens(example, tokenizer)
+        return value
+
+    def total(self, examples: Iterable[Example], tokenizer: Tokenizer) -> int:
+        return sum(self.cost(e, tokenizer) for e in examples)

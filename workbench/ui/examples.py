@@ -1,16 +1,530 @@
-"""The Examples pane."""
+"""The Examples pane: the few-shot library, and which examples go into the active prompt.
+
+The list shows the library (examples in no dataset), paged from SQLite. Every edit is written at
+once; deletes are soft, so ctrl+z brings them back. The few-shot selection of the active prompt
+(`app.active_prompt`) is saved per prompt name in `store.selection`, which the Prompt pane reads.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from collections.abc import Iterable
 
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Select, Static
+
+from workbench.core.fewshot import (
+    FEW_SHOT,
+    FewShotSelection,
+    ImportReport,
+    TokenCosts,
+    read_import_rows,
+)
+from workbench.store import examples as store
+from workbench.store.selection import get_selection, selected_examples, set_selection
+from workbench.ui.examples_dialogs import ImportDialog, ImportRequest, PromoteDialog, PromoteRequest
+from workbench.ui.examples_form import ExampleForm
+from workbench.ui.examples_list import ExampleList, RowSource
 from workbench.ui.pane import EmptyState, PaneScreen
+
+EMPTY_MESSAGE = "No examples yet — press a to add one or i to import"
+SPLIT_FILTERS = [
+    ("few-shot", "few-shot"),
+    ("train", "train"),
+    ("validation", "validation"),
+    ("test", "test"),
+]
+MODE_OPTIONS = [("manual pick", "manual"), ("k most recent", "recent"), ("by tag", "tag")]
+IMPORT_BATCH = 500
+NARROW_WIDTH = 110
 
 
 class ExamplesScreen(PaneScreen):
     PANE = "examples"
 
+    BINDINGS = [
+        Binding("a", "add", "Add", id="examples-add"),
+        Binding("e,enter", "edit", "Edit", id="examples-edit"),
+        Binding("space", "toggle_pick", "Pick", id="examples-pick"),
+        Binding("d,delete", "delete", "Delete", id="examples-delete"),
+        Binding("ctrl+z", "undo", "Undo", id="examples-undo", show=False),
+        Binding("c", "duplicate", "Duplicate", id="examples-duplicate", show=False),
+        Binding("i", "import_file", "Import", id="examples-import"),
+        Binding("p", "promote", "To dataset", id="examples-promote"),
+        Binding("m", "cycle_mode", "Mode", id="examples-mode", show=False),
+        Binding("slash", "search", "Search", id="examples-search-key", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.search = ""
+        self.split_filter: str | None = None
+        self.tag_filter: str | None = None
+        self.selection = FewShotSelection()
+        self.costs = TokenCosts()
+        self.tokenizer = None
+        self.undo_stack: list[int] = []
+        self.last_report: ImportReport | None = None
+        self._reload_timer = None
+
+    # --- layout -----------------------------------------------------------------------------
+
     def compose_body(self) -> ComposeResult:
-        yield EmptyState(
-            "No examples yet. The few-shot library will list input/output examples here."
+        with Horizontal(id="examples-filters"):
+            yield Input(placeholder="/ search examples", id="examples-search", compact=True)
+            yield Select(SPLIT_FILTERS, prompt="all splits", id="examples-split", compact=True)
+            yield Select([], prompt="all tags", id="examples-tag", compact=True)
+        with Horizontal(id="examples-selection"):
+            yield Static("", id="selection-prompt", markup=False)
+            yield Select(
+                MODE_OPTIONS, value="manual", allow_blank=False, id="selection-mode", compact=True
+            )
+            yield Input("3", type="integer", id="selection-k", compact=True, tooltip="k examples")
+            yield Select([], prompt="tag", id="selection-tag", compact=True)
+            yield Static("", id="selection-total", markup=False)
+        with Container(id="examples-main"):
+            with Vertical(id="examples-listing"):
+                yield Static("", id="examples-header", markup=False)
+                yield ExampleList(self._row_source(), id="examples-list")
+            with VerticalScroll(id="examples-detail"):
+                yield Static("", id="examples-detail-text", markup=False)
+        yield EmptyState(EMPTY_MESSAGE, id="examples-empty")
+        yield Static("", id="examples-message", markup=False)
+
+    def _row_source(self) -> RowSource:
+        def filters() -> dict:
+            return {
+                "dataset_id": None,
+                "split": self.split_filter,
+                "tag": self.tag_filter,
+                "search": self.search or None,
+            }
+
+        return RowSource(
+            count=lambda: store.count_examples(self.app.db, **filters()),
+            page=lambda offset, limit: store.list_examples(
+                self.app.db, **filters(), order="created", limit=limit, offset=offset
+            ),
         )
+
+    @property
+    def example_list(self) -> ExampleList:
+        return self.query_one("#examples-list", ExampleList)
+
+    def on_mount(self) -> None:
+        self.example_list.cost_of = self._cost_of
+        self.watch(self.app, "active_prompt", self._prompt_changed, init=False)
+        self._prompt_changed()
+        self.refresh_tags()
+        self.reload()
+        self.load_tokenizer()
+        self.example_list.focus()
+
+    def on_screen_resume(self) -> None:
+        # other panes (Training data, Prompt) may have changed examples or the active prompt
+        if self.is_mounted:
+            self._prompt_changed()
+            self.refresh_tags()
+            self.reload()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+
+    @work(thread=True, exclusive=True, group="examples-tokenizer", description="loading tokenizer")
+    def load_tokenizer(self) -> None:
+        from workbench.core.tokens import get_tokenizer
+
+        tokenizer = get_tokenizer(self.app.config.profile.default_model)
+        self.app.call_from_thread(self._tokenizer_ready, tokenizer)
+
+    def _tokenizer_ready(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.example_list.refresh()
+        self.update_selection_view()
+        self.show_detail(self.example_list.highlighted)
+
+    def _cost_of(self, example: store.Example) -> int | None:
+        if self.tokenizer is None or example.data is None:
+            return None
+        return self.costs.cost(example, self.tokenizer)
+
+    # --- list and detail --------------------------------------------------------------------
+
+    def reload(self, keep_id: int | None = None) -> None:
+        """Re-read the list (filters, edits); show the empty state when the library is empty."""
+        empty = store.count_examples(self.app.db, dataset_id=None) == 0
+        self.query_one("#examples-empty").display = empty
+        self.query_one("#examples-main").display = not empty
+        lst = self.example_list
+        if keep_id is None and lst.highlighted is not None:
+            keep_id = lst.highlighted.id
+        filtered = bool(self.search or self.split_filter or self.tag_filter)
+        lst.empty_text = "No examples match the search or filters." if filtered else EMPTY_MESSAGE
+        lst.reload(keep_id)
+        self.update_selection_view()
+
+    def _schedule_reload(self) -> None:
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = self.set_timer(0.15, self.reload)
+
+    def refresh_tags(self) -> None:
+        tags = store.all_tags(self.app.db)
+        options = [(Text(t), t) for t in tags]
+        for select_id, current in (
+            ("#examples-tag", self.tag_filter),
+            ("#selection-tag", self.selection.tag),
+        ):
+            select = self.query_one(select_id, Select)
+            with select.prevent(Select.Changed):
+                select.set_options(options)
+                if current in tags:
+                    select.value = current
+        if self.tag_filter not in tags:
+            self.tag_filter = None
+
+    @on(ExampleList.HeaderChanged)
+    def _header_changed(self, event: ExampleList.HeaderChanged) -> None:
+        self.query_one("#examples-header", Static).update(event.header)
+
+    @on(ExampleList.Highlighted)
+    def _highlighted(self, event: ExampleList.Highlighted) -> None:
+        self.show_detail(event.example)
+
+    def show_detail(self, example: store.Example | None) -> None:
+        self.query_one("#examples-detail-text", Static).update(self.detail_text(example))
+
+    def detail_text(self, example: store.Example | None) -> Text:
+        text = Text()
+        if example is None:
+            return text
+        text.append(f"#{example.id}", "bold")
+        text.append(f"  {example.split}", "bold magenta" if example.split == "test" else "bold")
+        cost = self._cost_of(example)
+        if cost is not None:
+            text.append(f"  {cost} tokens", "dim")
+        position = self.example_list.marks.get(example.id)
+        if position:
+            text.append(f"  in prompt #{position}", "green")
+        if example.tags:
+            text.append("\ntags: ", "dim")
+            text.append(", ".join(example.tags))
+        if example.note:
+            text.append("\nnote: ", "dim")
+            text.append(example.note, "italic")
+        if example.data is None:
+            text.append(f"\nline {example.source_line} did not parse:\n", "red")
+            text.append(example.raw or "")
+            return text
+        for message in example.messages:
+            role = str(message.get("role", "?"))
+            text.append(f"\n{role}: ", "bold cyan" if role == "user" else "bold green")
+            content = message.get("content")
+            text.append(content if isinstance(content, str) else str(content))
+        return text
+
+    # --- filters ----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#examples-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search = event.value.strip()
+        self._schedule_reload()
+
+    @on(Input.Submitted, "#examples-search")
+    def _search_done(self) -> None:
+        self.example_list.focus()
+
+    @on(Select.Changed, "#examples-split")
+    def _split_changed(self, event: Select.Changed) -> None:
+        value = None if event.value == Select.NULL else str(event.value)
+        if value != self.split_filter:
+            self.split_filter = value
+            self.reload()
+
+    @on(Select.Changed, "#examples-tag")
+    def _tag_changed(self, event: Select.Changed) -> None:
+        value = None if event.value == Select.NULL else str(event.value)
+        if value != self.tag_filter:
+            self.tag_filter = value
+            self.reload()
+
+    def action_search(self) -> None:
+        self.query_one("#examples-search", Input).focus()
+
+    # --- the few-shot selection ---------------------------------------------------------------
+
+    def _prompt_changed(self) -> None:
+        self.selection = get_selection(self.app.db, self.app.active_prompt)
+        self._show_selection_controls()
+        self.update_selection_view()
+
+    def _show_selection_controls(self) -> None:
+        sel = self.selection
+        mode = self.query_one("#selection-mode", Select)
+        with mode.prevent(Select.Changed):
+            mode.value = sel.mode
+        k_input = self.query_one("#selection-k", Input)
+        with k_input.prevent(Input.Changed):
+            k_input.value = str(sel.k)
+        tag = self.query_one("#selection-tag", Select)
+        with tag.prevent(Select.Changed):
+            try:
+                tag.value = sel.tag if sel.tag else Select.NULL
+            except Exception:  # a tag no example has any more
+                tag.value = Select.NULL
+        self.set_class(sel.mode != "manual", "-k-mode")
+        self.set_class(sel.mode == "tag", "-tag-mode")
+
+    def set_selection(self, selection: FewShotSelection) -> None:
+        """Save the active prompt's selection at once and show its new marks and size."""
+        self.selection = selection
+        set_selection(self.app.db, self.app.active_prompt, selection)
+        self._show_selection_controls()
+        self.update_selection_view()
+
+    def chosen(self) -> list[store.Example]:
+        return selected_examples(self.app.db, self.app.active_prompt)
+
+    def update_selection_view(self) -> None:
+        if not self.is_mounted:
+            return
+        chosen = self.chosen()
+        lst = self.example_list
+        lst.marks = {e.id: i for i, e in enumerate(chosen, start=1)}
+        lst.refresh()
+        self.query_one("#selection-prompt", Static).update(
+            Text.assemble(("Prompt ", "dim"), (self.app.active_prompt, "bold"))
+        )
+        total = self.total_tokens(chosen)
+        n = len(chosen)
+        words = f"{n} example{'s' if n != 1 else ''}"
+        if total is None:
+            words += " · … tokens"
+        else:
+            approx = "" if self.tokenizer.exact else "≈"
+            words += f" · {approx}{total} tokens"
+        self.query_one("#selection-total", Static).update(words)
+
+    def total_tokens(self, chosen: list[store.Example] | None = None) -> int | None:
+        """The few-shot examples' share of the prompt, in tokens (None until the tokenizer loads)."""
+        if self.tokenizer is None:
+            return None
+        return self.costs.total(self.chosen() if chosen is None else chosen, self.tokenizer)
+
+    @on(Select.Changed, "#selection-mode")
+    def _mode_changed(self, event: Select.Changed) -> None:
+        mode = str(event.value)
+        if mode != self.selection.mode:
+            self.set_mode(mode)
+
+    def set_mode(self, mode: str) -> None:
+        sel = self.selection
+        ids = sel.ids if mode == "manual" and sel.mode == "manual" else ()
+        if mode == "manual" and sel.mode != "manual":
+            ids = tuple(e.id for e in self.chosen())  # start from what the prompt had
+        tag = sel.tag or self.tag_filter
+        self.set_selection(FewShotSelection(mode, ids or sel.ids, sel.k, tag))
+
+    @on(Input.Changed, "#selection-k")
+    def _k_changed(self, event: Input.Changed) -> None:
+        try:
+            k = max(0, min(int(event.value), 100))
+        except ValueError:
+            return
+        if k != self.selection.k:
+            sel = self.selection
+            self.set_selection(FewShotSelection(sel.mode, sel.ids, k, sel.tag))
+
+    @on(Select.Changed, "#selection-tag")
+    def _selection_tag_changed(self, event: Select.Changed) -> None:
+        tag = None if event.value == Select.NULL else str(event.value)
+        if tag != self.selection.tag:
+            sel = self.selection
+            self.set_selection(FewShotSelection(sel.mode, sel.ids, sel.k, tag))
+
+    def action_cycle_mode(self) -> None:
+        modes = [value for _, value in MODE_OPTIONS]
+        self.set_mode(modes[(modes.index(self.selection.mode) + 1) % len(modes)])
+
+    def action_toggle_pick(self) -> None:
+        example = self.example_list.highlighted
+        if example is None:
+            return
+        if example.split != FEW_SHOT:
+            self.notify(
+                f"Example #{example.id} is in the {example.split} split; only few-shot examples "
+                "go into a prompt (edit its split to use it).",
+                severity="warning",
+            )
+            return
+        sel = self.selection
+        if sel.mode != "manual":
+            current = tuple(e.id for e in self.chosen())
+            sel = FewShotSelection("manual", current, sel.k, sel.tag)
+            self.notify("Switched to a manual pick, starting from the examples already chosen.")
+        self.set_selection(sel.toggled(example.id))
+        self.show_detail(example)
+
+    # --- editing ----------------------------------------------------------------------------
+
+    def _saved(self, example: store.Example) -> None:
+        self.refresh_tags()
+        self.reload(keep_id=example.id)
+
+    def action_add(self) -> None:
+        split = self.split_filter or FEW_SHOT
+        self.app.push_screen(ExampleForm(None, self._saved, default_split=split), self._form_closed)
+
+    def action_edit(self) -> None:
+        example = self.example_list.highlighted
+        if example is None:
+            self.action_add()
+            return
+        self.app.push_screen(ExampleForm(example, self._saved), self._form_closed)
+
+    def _form_closed(self, example_id: int | None) -> None:
+        self.example_list.focus()
+        if example_id is not None:
+            self.reload(keep_id=example_id)
+
+    def action_duplicate(self) -> None:
+        example = self.example_list.highlighted
+        if example is None:
+            return
+        copy = store.duplicate_example(self.app.db, example.id)
+        self.reload(keep_id=copy.id)
+        self.notify(f"Duplicated example #{example.id} as #{copy.id}.")
+
+    def action_delete(self) -> None:
+        example = self.example_list.highlighted
+        if example is None:
+            return
+        store.delete_example(self.app.db, example.id)
+        self.undo_stack.append(example.id)
+        self.refresh_tags()
+        self.reload()
+        self.notify(f"Deleted example #{example.id}. Press ctrl+z to undo.")
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("Nothing to undo.")
+            return
+        example_id = self.undo_stack.pop()
+        store.restore_example(self.app.db, example_id)
+        self.refresh_tags()
+        self.reload(keep_id=example_id)
+        self.notify(f"Restored example #{example_id}.")
+
+    # --- promote ------------------------------------------------------------------------------
+
+    def action_promote(self) -> None:
+        example = self.example_list.highlighted
+        if example is None:
+            return
+        if example.split == "test":
+            self.notify(
+                f"Example #{example.id} is a held-out test example: it is never trained on. "
+                "Change its split first if you really mean to.",
+                severity="warning",
+            )
+            return
+
+        def done(request: PromoteRequest | None) -> None:
+            if request is not None:
+                self.promote(example.id, request)
+
+        datasets = store.list_datasets(self.app.db)
+        self.app.push_screen(PromoteDialog(datasets, f"example #{example.id}"), done)
+
+    def promote(self, example_id: int, request: PromoteRequest) -> None:
+        db = self.app.db
+        if request.dataset_id is None:
+            dataset = store.create_dataset(db, request.new_name)
+        else:
+            dataset = store.get_dataset(db, request.dataset_id)
+        store.promote_to_dataset(db, example_id, dataset.id, request.split)
+        self.refresh_tags()
+        self.reload()
+        self.notify(f"Moved example #{example_id} to dataset {dataset.name!r} ({request.split}).")
+
+    # --- import -------------------------------------------------------------------------------
+
+    def action_import_file(self) -> None:
+        def done(request: ImportRequest | None) -> None:
+            if request is not None:
+                self.show_message(f"Importing {request.path.name}…")
+                self.import_file(request)
+
+        self.app.push_screen(ImportDialog(), done)
+
+    @work(thread=True, exclusive=True, group="examples-import", description="importing examples")
+    def import_file(self, request: ImportRequest) -> ImportReport:
+        from workbench.store.db import open_db
+
+        report = ImportReport(path=request.path.name)
+        db = open_db(self.app.db_path)
+        try:
+            batch: list[dict] = []
+            for row in read_import_rows(request.path):
+                if row.data is None:
+                    report.skipped.append((row.line, row.error))
+                    continue
+                batch.append({"data": row.data, "tags": row.tags, "source_line": row.line})
+                if len(batch) >= IMPORT_BATCH:
+                    report.added += store.add_examples(db, batch, None, split=request.split)
+                    batch = []
+            if batch:
+                report.added += store.add_examples(db, batch, None, split=request.split)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            report.error = str(exc)
+        finally:
+            db.close()
+        self.app.call_from_thread(self._import_done, report)
+        return report
+
+    def _import_done(self, report: ImportReport) -> None:
+        self.last_report = report
+        self.show_message(report.summary())
+        self.refresh_tags()
+        self.reload()
+        bad = bool(report.error or report.skipped)
+        self.notify(report.summary(), severity="warning" if bad else "information", timeout=10)
+
+    def show_message(self, message: str) -> None:
+        self.query_one("#examples-message", Static).update(message)
+
+    # --- command palette ------------------------------------------------------------------------
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Examples: add", "Add a few-shot example (A)", self.action_add)
+        yield SystemCommand("Examples: edit", "Edit the highlighted example (E)", self.action_edit)
+        yield SystemCommand(
+            "Examples: duplicate", "Copy the highlighted example (C)", self.action_duplicate
+        )
+        yield SystemCommand(
+            "Examples: delete", "Delete the highlighted example (D)", self.action_delete
+        )
+        yield SystemCommand("Examples: undo delete", "Restore (ctrl+z)", self.action_undo)
+        yield SystemCommand(
+            "Examples: import JSONL or CSV", "Add examples from a file (I)", self.action_import_file
+        )
+        yield SystemCommand(
+            "Examples: move to a dataset",
+            "Promote the highlighted example to training data (P)",
+            self.action_promote,
+        )
+        yield SystemCommand(
+            "Examples: pick for the prompt",
+            "Add/remove the highlighted example in the prompt (space)",
+            self.action_toggle_pick,
+        )
+        for label, mode in MODE_OPTIONS:
+            yield SystemCommand(
+                f"Examples: selection {label}",
+                "Which few-shot examples the prompt sends (M cycles)",
+                lambda mode=mode: self.set_mode(mode),
+            )
+        yield SystemCommand("Examples: search", "Search examples (/)", self.action_search)

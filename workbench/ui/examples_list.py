@@ -1,0 +1,232 @@
+"""The example list: one line per example, paged from SQLite as the user scrolls.
+
+Only the pages under the viewport are ever held (a few hundred rows), so a library of thousands of
+examples costs the same as one of ten. Text is rich `Text`, never markup.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from workbench.core.fewshot import pair_from_messages
+from workbench.store.examples import Example
+
+PAGE_SIZE = 100
+MAX_PAGES = 8
+SPLIT_LABELS = {"few-shot": "few", "train": "train", "validation": "valid", "test": "test"}
+
+
+@dataclass
+class RowSource:
+    """Where the list reads from: how many rows match, and one page of them."""
+
+    count: Callable[[], int]
+    page: Callable[[int, int], list[Example]]  # (offset, limit)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class ExampleList(ScrollView, can_focus=True):
+    """A virtual list of examples with a cursor; posts Highlighted when the cursor moves."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {"example-list--cursor", "example-list--picked", "example-list--dim"}
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    @dataclass
+    class Highlighted(Message):
+        example: Example | None
+
+    @dataclass
+    class HeaderChanged(Message):
+        """The column titles for the list's current width (the pane shows them above it)."""
+
+        header: Text
+
+    def __init__(self, source: RowSource | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.total = 0
+        self._pages: dict[int, list[Example]] = {}
+        self.marks: dict[int, int] = {}  # example id -> 1-based position in the prompt
+        self.cost_of: Callable[[Example], int | None] = lambda e: None
+        self.empty_text = "No examples match."
+
+    # --- data -------------------------------------------------------------------------------
+
+    def reload(self, keep_id: int | None = None) -> None:
+        """Forget cached pages, recount, keep the cursor on `keep_id` when it is still listed."""
+        self._pages.clear()
+        self.total = self.source.count() if self.source else 0
+        self.virtual_size = Size(self.size.width, self.total)
+        cursor = min(self.cursor, max(self.total - 1, 0))
+        if keep_id is not None:
+            # an edited example stays near the cursor; a new one is at the top (newest first)
+            near = range(max(cursor - PAGE_SIZE, 0), min(cursor + PAGE_SIZE, self.total))
+            for index in itertools.chain(range(min(PAGE_SIZE, self.total)), near):
+                row = self.row(index)
+                if row is not None and row.id == keep_id:
+                    cursor = index
+                    break
+        self.cursor = cursor
+        self.refresh()
+
+    def row(self, index: int) -> Example | None:
+        if not 0 <= index < self.total or self.source is None:
+            return None
+        number = index // PAGE_SIZE
+        page = self._pages.get(number)
+        if page is None:
+            if len(self._pages) >= MAX_PAGES:
+                self._pages.pop(next(iter(self._pages)))
+            page = self._pages[number] = self.source.page(number * PAGE_SIZE, PAGE_SIZE)
+        offset = index - number * PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def highlighted(self) -> Example | None:
+        return self.row(self.cursor)
+
+    # --- cursor -----------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, self.total - 1)) if self.total else 0
+
+    def watch_cursor(self, value: int) -> None:
+        self.scroll_to_show(value)
+        self.refresh()
+        self.post_message(self.Highlighted(self.row(value)))
+
+    def scroll_to_show(self, index: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = round(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(self.scrollable_content_region.height - 1, 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = where if where >= 0 else self.total - 1
+
+    def on_click(self, event: events.Click) -> None:
+        self.focus()
+        index = round(self.scroll_y) + event.y
+        if 0 <= index < self.total:
+            self.cursor = index
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, self.total)
+        self.post_message(self.HeaderChanged(self.header_text(event.size.width)))
+
+    @staticmethod
+    def columns(width: int) -> tuple[int, int, int]:
+        """(input, output, tags) widths; tags only when there is room."""
+        tags_width = 16 if width >= 70 else 0
+        rest = max(width - 4 - 6 - 7 - tags_width - 3 - 1, 10)
+        w_in = rest * 11 // 20
+        return w_in, rest - w_in, tags_width
+
+    def header_text(self, width: int) -> Text:
+        w_in, w_out, tags_width = self.columns(width)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f"{'':<4}{'split':<6}{'input':<{w_in}}   {'output':<{w_out}}")
+        if tags_width:
+            text.append(" " + "tags".ljust(tags_width - 1))
+        text.append(f"{'tokens':>7}")
+        return text
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = round(self.scroll_y) + y
+        base = self.rich_style
+        if self.total == 0:
+            if y == 0:
+                text = Text(
+                    self.empty_text, style=self.get_component_rich_style("example-list--dim")
+                )
+                return self._strip(text, width, base)
+            return Strip.blank(width, base)
+        example = self.row(index)
+        if example is None:
+            return Strip.blank(width, base)
+        over = (
+            self.get_component_rich_style("example-list--cursor") if index == self.cursor else None
+        )
+        return self._strip(self.row_text(example, width), width, base, over)
+
+    def _strip(self, text: Text, width: int, base: Style, over: Style | None = None) -> Strip:
+        """`text` as one line of `width` cells on the widget's background (`over` on top)."""
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = []
+        for seg in text.render(self.app.console):
+            if seg.text == "\n":
+                continue
+            style = base + seg.style if seg.style else base
+            segments.append(Segment(seg.text, style + over if over else style))
+        return Strip(segments)
+
+    def row_text(self, example: Example, width: int) -> Text:
+        """One example as a line: pick mark, split, input → output, tags, token cost."""
+        dim = self.get_component_rich_style("example-list--dim")
+        picked = self.get_component_rich_style("example-list--picked")
+        position = self.marks.get(example.id)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f"{'●' + str(position) if position else '○':<4}", picked if position else dim)
+        text.append(f"{SPLIT_LABELS.get(example.split, example.split):<6}", dim)
+        cost = self.cost_of(example)
+        cost_text = f"{cost:>7}" if cost is not None else f"{'…':>7}"
+        w_in, w_out, tags_width = self.columns(width)
+        if example.data is None:
+            text.append(_fit(one_line(example.raw or ""), w_in + w_out + 3), "red")
+        else:
+            text_in, text_out = pair_from_messages(example.messages)
+            turns = sum(1 for m in example.messages if m.get("role") == "user")
+            if turns > 1:
+                text_in = f"({turns} turns) {text_in}"
+            text.append(_fit(one_line(text_in), w_in))
+            text.append(" → ", dim)
+            text.append(_fit(one_line(text_out), w_out))
+        if tags_width:
+            text.append(" " + _fit(", ".join(example.tags), tags_width - 1), dim)
+        text.append(cost_text, dim)
+        text.append(" ")
+        return text
+
+
+def _fit(value: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    if len(value) > width:
+        return value[: max(width - 1, 0)] + "…"
+    return value.ljust(width)
