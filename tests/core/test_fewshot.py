@@ -127,3 +127,90 @@ def test_pair_from_messages_takes_last_user_and_following_reply():
     ]
     assert pair_from_messages(msgs) == ("second", "two")
     assert pair_from_messages([]) == ("", "")
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+
+
+def test_example_from_row_shapes():
+    from workbench.core.fewshot import example_from_row, pair_data
+
+    chat = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    assert example_from_row(chat) == (chat, "")
+    assert example_from_row({"prompt": "p", "completion": "c"}) == (pair_data("p", "c"), "")
+    assert example_from_row({"input": "p", "output": ""}) == (None, "'output' is missing or empty")
+    assert example_from_row([1]) == (None, "not a JSON object")
+    assert example_from_row({"messages": [{"role": "assistant", "content": "a"}]})[1] == (
+        "no user message"
+    )
+    assert example_from_row({"text": "x"})[0] is None
+
+
+def test_read_jsonl_rows_keep_line_numbers():
+    from workbench.core.fewshot import read_import_rows
+
+    rows = list(read_import_rows(DATA / "examples_import.jsonl"))
+    assert [(r.line, r.data is not None) for r in rows] == [
+        (1, True),
+        (2, True),
+        (3, False),
+        (4, False),
+        (6, True),
+    ]
+    assert rows[0].tags == ("geo",)
+    assert rows[3].error == "no assistant reply after the last user message"
+    assert rows[4].tags == ("math", "quick")
+
+
+def test_read_csv_rows_and_missing_columns(tmp_path):
+    from workbench.core.fewshot import pair_data, read_import_rows
+
+    rows = list(read_import_rows(DATA / "examples_import.csv"))
+    assert [r.line for r in rows] == [2, 3, 5, 6]
+    assert rows[0] == rows[0].__class__(
+        2, pair_data("Translate 'chat' to English", "cat"), ("lang", "fr")
+    )
+    assert rows[2].error == "'output' is empty"
+    other = tmp_path / "pc.csv"
+    other.write_text("Prompt,Completion\nhi,there\n", encoding="utf-8")
+    assert [r.data for r in read_import_rows(other)] == [pair_data("hi", "there")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("q,a\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1: needs input/output"):
+        list(read_import_rows(bad))
+
+
+def test_import_report_summary():
+    from workbench.core.fewshot import ImportReport
+
+    report = ImportReport("f.jsonl", added=1, skipped=[(i, "bad") for i in range(2, 9)])
+    assert report.summary() == (
+        "Imported 1 example from f.jsonl; skipped 7: line 2: bad; line 3: bad; line 4: bad; "
+        "line 5: bad; line 6: bad (+2 more)"
+    )
+    assert ImportReport("f", error="nope").summary() == "Import failed: nope"
+
+
+def test_token_costs_recount_after_an_edit():
+    from dataclasses import replace
+
+    from workbench.core.fewshot import TokenCosts
+
+    tok = get_tokenizer("gpt-4.1-mini")
+    costs = TokenCosts()
+    e = ex(1, "short")
+    first = costs.cost(e, tok)
+    longer = replace(
+        e,
+        data={
+            "messages": [
+                {"role": "user", "content": "a much longer question " * 5},
+                {"role": "assistant", "content": "ok"},
+            ]
+        },
+        updated_at="later",
+    )
+    assert costs.cost(longer, tok) > first
+    assert costs.total([e, longer], tok) == first + costs.cost(longer, tok)
