@@ -139,6 +139,15 @@ class ApproachCost:
     per_request: float | None  # None: no price for the model
     one_off: float | None  # training for fine-tuned (None: unknown), 0 otherwise
 
+    @property
+    def display_model(self) -> str:
+        """The model as the user should read it: a fine-tune not trained yet says so."""
+        if self.approach == "fine-tuned" and not (
+            self.model.startswith("ft:") or ".ft-" in self.model
+        ):
+            return f"{self.model} (to train)"
+        return self.model
+
     def per_n(self, n: int) -> float | None:
         return None if self.per_request is None else self.per_request * n
 

@@ -382,11 +382,24 @@ def fmt_usd(value: float | None) -> str:
         return "no price"
     if value == 0:
         return "$0"
-    if abs(value) < 0.01:
-        return f"${value:.4f}"
+    if abs(value) < 0.01:  # per-request figures: two significant digits, never "$0.0000"
+        decimals = max(2, 1 - math.floor(math.log10(abs(value))))
+        return f"${value:.{decimals}f}"
     if abs(value) < 100:
         return f"${value:,.2f}"
     return f"${value:,.0f}"
+
+
+def fmt_months(months: float | None) -> str:
+    """A payback time in words: '8.2 months', 'about 5 days'."""
+    if months is None:
+        return "–"
+    if months < 1:
+        days = months * 30
+        if days < 1:
+            return "under a day"
+        return "about a day" if days < 1.5 else f"about {days:.0f} days"
+    return f"{months:.1f} months"
 
 
 def fmt_count(n: float | None) -> str:
@@ -496,7 +509,7 @@ def make_verdict(
     # cost, in words
     if break_even is not None and "fine-tuned" in by_name and "few-shot" in by_name:
         months = break_even / volume if volume else None
-        when = f" ({months:.1f} months at your volume)" if months is not None else ""
+        when = f" ({fmt_months(months)} at your volume)" if months is not None else ""
         reasons.append(f"fine-tuning pays back after {fmt_count(break_even)} requests{when}")
     elif "fine-tuned" in by_name and "few-shot" in by_name:
         ft, few = by_name["fine-tuned"], by_name["few-shot"]
