@@ -1,0 +1,94 @@
+"""`workbench sim`: run the local OpenAI-compatible SIMULATOR (nothing is trained; no real model)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a local OpenAI-compatible simulator (for demos and tests; trains nothing)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8089, help="port (default 8089; 0 = any free)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=10.0,
+        help="simulated seconds per real second (default 10: a 10-example job takes ~2 minutes; "
+        "tests use 1000)",
+    )
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=None,
+        help="accept only this bearer key (default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=("openai", "azure"),
+        default="openai",
+        help="wire quirks to imitate (azure: status 'pending', results CSV not base64)",
+    )
+    parser.add_argument(
+        "--max-file-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="testing knob: refuse uploads over N bytes (default: OpenAI's 512 MB)",
+    )
+
+
+def _banner(host: str, port: int, db: str, speed: float, api_key: str | None) -> str:
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    base_url = f"http://{shown_host}:{port}/v1"
+    key = api_key or "sk-sim"
+    return (
+        "workbench sim: this is a SIMULATOR, not OpenAI. Nothing is trained and no real model\n"
+        "answers: replies are canned (trained answers, nearest few-shot answer, or a generic line).\n"
+        f"  base URL   {base_url}\n"
+        f"  state      {db}\n"
+        f"  speed      {speed:g}x simulated time\n"
+        f"  API key    {'only ' + api_key if api_key else 'any non-empty key'}\n"
+        f"Point the app at it:\n"
+        f"  OPENAI_BASE_URL={base_url} OPENAI_API_KEY={key} workbench\n"
+        "Ctrl-C stops it; jobs resume where they were on the next start with the same state file."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import socket
+    from pathlib import Path
+
+    from workbench import config
+    from workbench.sim.server import MAX_FILE_BYTES, SimOptions, serve
+
+    if args.speed <= 0:
+        print("workbench sim: --speed must be above 0", file=sys.stderr)
+        return 2
+    if args.api_key is not None and not args.api_key.strip():
+        print("workbench sim: --api-key must not be empty", file=sys.stderr)
+        return 2
+    db = Path(args.db) if args.db else config.data_dir() / "sim.db"
+    port = args.port
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind((args.host, 0))
+            port = sock.getsockname()[1]
+    options = SimOptions(
+        db=db,
+        speed=args.speed,
+        api_key=args.api_key,
+        flavor=args.flavor,
+        max_file_bytes=args.max_file_bytes or MAX_FILE_BYTES,
+    )
+    print(_banner(args.host, port, str(db), args.speed, args.api_key), file=sys.stderr, flush=True)
+    try:
+        serve(options, host=args.host, port=port)
+    except KeyboardInterrupt:  # uvicorn normally handles Ctrl-C itself
+        return 0
+    finally:
+        print("workbench sim: stopped", file=sys.stderr)
+    return 0
