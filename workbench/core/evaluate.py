@@ -647,6 +647,16 @@ def eval_case(example_id: int, messages: Sequence[Mapping[str, Any]]) -> EvalCas
     return EvalCase(example_id, conversation, _text(messages[last].get("content")), system)
 
 
+@dataclass(frozen=True)
+class PromptParts:
+    """What the approaches add around each test case (from the user's saved prompt)."""
+
+    system: str = ""
+    ft_system: str | None = None
+    few_shot: tuple[dict, ...] = ()
+    params: Mapping[str, Any] | None = None
+
+
 def case_messages(
     approach: str,
     case: EvalCase,

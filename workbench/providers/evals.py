@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.evaluate import (
     EvalCase,
     ItemScore,
+    PromptParts,
     Scorer,
     case_messages,
     judge_messages,
@@ -53,16 +54,6 @@ class EvalTarget:
     key: Any
     approach: str
     model: str
-
-
-@dataclass(frozen=True)
-class PromptParts:
-    """What the approaches add around each test case."""
-
-    system: str = ""
-    ft_system: str | None = None
-    few_shot: tuple[dict, ...] = ()
-    params: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

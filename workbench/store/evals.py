@@ -654,3 +654,86 @@ def _train_time(db: sqlite_utils.Database, model: str) -> str:
         return ""
     minutes = max(0.0, (end - start).total_seconds() / 60)
     return f"trained in {minutes:.0f} min" if minutes >= 1 else "trained in under a minute"
+
+
+# --- running an evaluation: the store's side -------------------------------------------------------
+
+
+def eval_cases(
+    db: sqlite_utils.Database, dataset_id: int | None | type[...] = ..., limit: int | None = None
+) -> list[Any]:
+    """The held-out test examples as questions with expected answers (rows without a final
+    assistant reply are skipped: there is nothing to score them against)."""
+    from workbench.core.evaluate import eval_case
+
+    cases = []
+    for example in test_examples(db, dataset_id, limit):
+        case = eval_case(example.id, example.messages)
+        if case is not None:
+            cases.append(case)
+    return cases
+
+
+def prompt_parts(setup: PromptSetup) -> Any:
+    from workbench.core.evaluate import PromptParts
+    from workbench.core.fewshot import few_shot_messages
+
+    return PromptParts(
+        system=setup.system,
+        ft_system=setup.ft_system,
+        few_shot=tuple(few_shot_messages(setup.examples)),
+        params=dict(setup.params),
+    )
+
+
+def start_evaluation(
+    db: sqlite_utils.Database,
+    setup: PromptSetup,
+    dataset_name: str | None,
+    cases: Sequence[Any],
+    scorer: dict[str, Any],
+    *,
+    seed: int,
+    mode: str = "concurrent",
+    extra_ft_models: Sequence[str] = (),
+) -> tuple[str, list[EvalRun]]:
+    """Create one run per approach (a new group); returns (group id, runs)."""
+    group = new_group_id()
+    runs = [
+        create_run(
+            db,
+            eval_name=eval_name_for(setup.prompt_name, dataset_name),
+            group_id=group,
+            approach=approach,
+            model=model,
+            scorer=scorer,
+            seed=seed,
+            items_total=len(cases),
+            prompt_name=setup.prompt_name,
+            mode=mode,
+        )
+        for approach, model in approaches_for(setup, extra_ft_models)
+    ]
+    return group, runs
+
+
+def record_outcome(db: sqlite_utils.Database, run_id: int, case: Any, outcome: Any) -> None:
+    """Store a provider Outcome for one case."""
+    record_item(
+        db,
+        EvalItem(
+            run_id=run_id,
+            example_id=case.example_id,
+            question=case.question,
+            expected=case.expected,
+            answer=outcome.answer,
+            passed=outcome.passed,
+            detail=outcome.detail,
+            latency_ms=outcome.latency_ms,
+            input_tokens=outcome.input_tokens,
+            output_tokens=outcome.output_tokens,
+            cached_tokens=outcome.cached_tokens,
+            cost_usd=outcome.cost_usd,
+            error=outcome.error,
+        ),
+    )
