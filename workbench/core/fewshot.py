@@ -236,74 +236,50 @@ def read_import_rows(path: str | Path) -> Iterator[ImportRow]:
 
 
 def _read_jsonl_rows(path: Path) -> Iterator[ImportRow]:
-    for line, obj, parse_error in _jsonl_objects(path):
-        if parse_error:
-            yield ImportRow(line, None, error=parse_error)
+    from workbench.core.dataset_io import read_jsonl
+
+    for item in read_jsonl(path):
+        if item.data is None:  # did not parse: the reader says why, with the column
+            why = "; ".join(p.message for p in item.problems) or "not a JSON object"
+            yield ImportRow(item.line, None, error=why)
             continue
-        data, why = example_from_row(obj)
-        tags = parse_tags(obj.get("tags")) if isinstance(obj, Mapping) else ()
-        yield ImportRow(line, data, tags, why)
+        data, why = example_from_row(item.data)
+        yield ImportRow(item.line, data, parse_tags(item.data.get("tags")), why)
 
 
-def _jsonl_objects(path: Path) -> Iterator[tuple[int, Any, str]]:
-    """(line, parsed object, parse error) per non-blank line: engineer C's reader when present."""
-    try:
-        from workbench.core.dataset_io import read_jsonl
-    except ImportError:  # the dataset reader (and its validator) not installed: read it here
-        read_jsonl = None
-    if read_jsonl is not None:
-        for item in read_jsonl(path):
-            if item.data is None:
-                why = "; ".join(p.message for p in item.problems) or "not a JSON object"
-                yield item.line, None, why
-            else:
-                yield item.line, item.data, ""
-        return
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            raw = raw.strip()
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw:
-                continue
-            try:
-                yield number, json.loads(raw.decode("utf-8")), ""
-            except UnicodeDecodeError as exc:
-                yield number, None, f"not UTF-8 text at byte {exc.start + 1}"
-            except json.JSONDecodeError as exc:
-                yield number, None, f"not valid JSON at column {exc.colno}: {exc.msg}"
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [c.strip() for c in next(csv.reader(fh), [])]
 
 
 def _read_csv_rows(path: Path) -> Iterator[ImportRow]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [c.strip() for c in next(reader, [])]
-        lowered = [c.lower() for c in header]
-        pair = next(((a, b) for a, b in CSV_COLUMN_PAIRS if a in lowered and b in lowered), None)
-        if pair is None:
-            found = ", ".join(repr(c) for c in header) or "no columns"
-            raise ValueError(
-                f"{path.name} line 1: needs input/output or prompt/completion columns; found {found}"
+    from workbench.core.dataset_io import read_csv
+
+    header = _csv_header(path)
+    lowered = [c.lower() for c in header]
+    pair = next(((a, b) for a, b in CSV_COLUMN_PAIRS if a in lowered and b in lowered), None)
+    if pair is None:
+        found = ", ".join(repr(c) for c in header) or "no columns"
+        raise ValueError(
+            f"{path.name} line 1: needs input/output or prompt/completion columns; found {found}"
+        )
+    col_in, col_out = header[lowered.index(pair[0])], header[lowered.index(pair[1])]
+    col_tags = header[lowered.index(CSV_TAGS_COLUMN)] if CSV_TAGS_COLUMN in lowered else None
+    for item in read_csv(path, prompt_column=col_in, completion_column=col_out):
+        if item.data is None:
+            why = "; ".join(p.message for p in item.problems) or "unreadable row"
+            yield ImportRow(item.line, None, error=why)
+            continue
+        text_in, text_out = pair_from_messages(item.data["messages"])
+        if not text_in.strip():
+            yield ImportRow(item.line, None, error=f"{col_in!r} is empty")
+        elif not text_out.strip():
+            yield ImportRow(item.line, None, error=f"{col_out!r} is empty")
+        else:
+            cells = json.loads(item.raw) if col_tags else {}
+            yield ImportRow(
+                item.line, pair_data(text_in, text_out), parse_tags(cells.get(col_tags))
             )
-        i_in, i_out = lowered.index(pair[0]), lowered.index(pair[1])
-        i_tags = lowered.index(CSV_TAGS_COLUMN) if CSV_TAGS_COLUMN in lowered else None
-        start = reader.line_num + 1
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(record) <= max(i_in, i_out):
-                yield ImportRow(line, None, error=f"{len(record)} cells; expected {len(header)}")
-                continue
-            text_in, text_out = record[i_in], record[i_out]
-            if not text_in.strip():
-                yield ImportRow(line, None, error=f"{header[i_in]!r} is empty")
-                continue
-            if not text_out.strip():
-                yield ImportRow(line, None, error=f"{header[i_out]!r} is empty")
-                continue
-            tags = parse_tags(record[i_tags]) if i_tags is not None and i_tags < len(record) else ()
-            yield ImportRow(line, pair_data(text_in, text_out), tags)
 
 
 # --- token costs -------------------------------------------------------------------------------
