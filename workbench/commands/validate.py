@@ -126,7 +126,8 @@ def render(report) -> str:
         out.append(f"{title} ({len(problems):,})")
         groups: dict[str, list] = defaultdict(list)
         for p in problems:
-            groups[p.code].append(p)
+            if p.code != "token_estimate":  # said once, as the closing note
+                groups[p.code].append(p)
         for code, items in groups.items():
             out.append(f"  {code} ({len(items):,})")
             for p in items[:SHOWN_PER_CODE]:

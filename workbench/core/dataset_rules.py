@@ -21,6 +21,15 @@ ERROR = "error"
 WARNING = "warning"
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+# Roles other chat formats use, and what OpenAI calls them.
+ROLE_ALIASES = {
+    "human": "user",
+    "gpt": "assistant",
+    "bot": "assistant",
+    "ai": "assistant",
+    "model": "assistant",
+    "chatbot": "assistant",
+}
 MESSAGE_KEYS = frozenset(
     {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal"}
 )
@@ -189,6 +198,10 @@ def _check_message(message: Any, i: int, f: _Findings, *, has_tools: bool, where
         return None
     if role not in ROLES:
         shown = json.dumps(role, ensure_ascii=False)[:40]
+        alias = ROLE_ALIASES.get(str(role).strip().lower())
+        if alias:
+            f.error("unknown_role", f'`{at}.role` is {shown}: did you mean "{alias}"?')
+            return None
         f.error(
             "unknown_role",
             f"`{at}.role` is {shown}; expected one of {', '.join(ROLES)}",
@@ -455,14 +468,19 @@ def tool_constants(encoding_name: str) -> ToolTokenConstants:
     return CL100K_TOOLS if encoding_name == "cl100k_base" else O200K_TOOLS
 
 
-def _text(value: Any) -> str:
-    """What the model reads for a message field (matches core/tokens.py)."""
+def _text(value: Any, key: str = "") -> str:
+    """What the model reads for a message field: text parts of `content` (images are priced
+    apart), compact JSON for tool calls and other structured values."""
     if isinstance(value, str):
         return value
     if value is None:
         return ""
-    if isinstance(value, list) and all(isinstance(p, Mapping) for p in value):
-        return "".join(str(p.get("text", "")) for p in value if p.get("type") in ("text", None))
+    if key == "content" and isinstance(value, list):
+        return "".join(
+            str(p.get("text", ""))
+            for p in value
+            if isinstance(p, Mapping) and p.get("type") == "text"
+        )
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -475,15 +493,16 @@ def message_tokens(messages: list, count: Callable[[str], int]) -> tuple[int, in
         for key, value in message.items():
             if key == "weight":
                 continue
-            n = count(value) if value.__class__ is str else count(_text(value))
-            total += n
+            total += count(value) if value.__class__ is str else count(_text(value, key))
             if key == "name":
                 total += TOKENS_PER_NAME
         if message.get("role") == "assistant" and message.get("weight", 1) != 0:
             for key in ("content", "tool_calls", "function_call"):
                 value = message.get(key)
                 if value is not None:
-                    assistant += count(value) if value.__class__ is str else count(_text(value))
+                    assistant += (
+                        count(value) if value.__class__ is str else count(_text(value, key))
+                    )
     return total, assistant
 
 

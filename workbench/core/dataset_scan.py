@@ -30,7 +30,7 @@ from workbench.core.dataset_rules import (
     token_counts,
     tool_constants,
 )
-from workbench.core.tokens import get_tokenizer
+from workbench.core.tokens import Tokenizer, encoding_name_for_model, get_tokenizer
 
 BOM = b"\xef\xbb\xbf"
 BLOCK_BYTES = 1 << 20
@@ -56,17 +56,16 @@ class BlockResult:
 class LineChecker:
     """Checks raw JSONL lines for one model and method; one per process."""
 
-    def __init__(self, model: str, method: str, want_hashes: bool) -> None:
-        self.tokenizer = get_tokenizer(model)
+    def __init__(
+        self, model: str, method: str, want_hashes: bool, tokenizer: Tokenizer | None = None
+    ) -> None:
+        self.tokenizer = tokenizer or get_tokenizer(model)
         self.model = model
         self.method = method
         self.limit = ds.token_limit(model)
         self.want_hashes = want_hashes
         self.constants = tool_constants(self.tokenizer.encoding_name)
-        raw_count = self.tokenizer.count
-        self.count = functools.lru_cache(maxsize=COUNT_CACHE_SIZE)(
-            lambda text: raw_count(text if isinstance(text, str) else str(text))
-        )
+        self.count = functools.lru_cache(maxsize=COUNT_CACHE_SIZE)(self.tokenizer.count)
 
     def check_block(self, first_line: int, blob: bytes) -> BlockResult:
         result = BlockResult()
@@ -106,6 +105,9 @@ class LineChecker:
             return
         try:
             obj = json.loads(text)
+        except RecursionError:
+            result.problems.append(Problem(line_no, "invalid_json", "JSON nested too deeply"))
+            return
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             col = getattr(exc, "colno", None)
@@ -116,7 +118,11 @@ class LineChecker:
             return
         findings = _Findings(line_no)
         # the special-token scan walks every string: skip it when the raw line cannot hold one
-        check_example(obj, self.method, findings, scan_special="<|" in text or "\\u" in text)
+        try:
+            check_example(obj, self.method, findings, scan_special=_may_hold_special(text))
+        except RecursionError:
+            result.problems.append(Problem(line_no, "invalid_json", "JSON nested too deeply"))
+            return
         if findings.items:
             result.problems.extend(findings.items)
             if any(p.severity == ERROR for p in findings.items):
@@ -138,33 +144,44 @@ class LineChecker:
             result.hashes.append(example_hash(obj))
 
 
+def _may_hold_special(text: str) -> bool:
+    """False when no `<|` can appear in any string of this JSON text, even escaped."""
+    if "<|" in text:
+        return True
+    if "\\u00" not in text:
+        return False
+    return any(esc in text for esc in ("\\u003c", "\\u003C", "\\u007c", "\\u007C"))
+
+
 def example_hash(obj: object) -> int:
     """Same example, same hash: key order and whitespace do not matter."""
     canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big")
 
 
-def read_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, int]]:
+def read_blocks(path: Path, block_bytes: int | None = None) -> Iterator[tuple[int, bytes, int]]:
     """(first line number, whole lines, bytes read so far), streaming."""
+    block_bytes = block_bytes or BLOCK_BYTES
     line_no = 1
     done = 0
     with open(path, "rb") as fh:
-        carry = b""
+        pending: list[bytes] = []  # a line longer than a block, piece by piece
         while True:
             chunk = fh.read(block_bytes)
             if not chunk:
                 break
             done += len(chunk)
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n")
+            cut = chunk.rfind(b"\n")
             if cut < 0:
-                carry = data
+                pending.append(chunk)
                 continue
-            blob, carry = data[: cut + 1], data[cut + 1 :]
+            head, tail = chunk[: cut + 1], chunk[cut + 1 :]
+            blob = b"".join([*pending, head]) if pending else head
+            pending = [tail] if tail else []
             yield line_no, blob, done
             line_no += blob.count(b"\n")
-        if carry:
-            yield line_no, carry, done
+        if pending:
+            yield line_no, b"".join(pending), done
 
 
 # --- worker processes -----------------------------------------------------------------------
@@ -172,9 +189,13 @@ def read_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[in
 _worker_checker: LineChecker | None = None
 
 
-def _worker_init(model: str, method: str, want_hashes: bool) -> None:
+def _worker_init(model: str, method: str, want_hashes: bool, exact: bool, note: str) -> None:
     global _worker_checker
-    _worker_checker = LineChecker(model, method, want_hashes)
+    if exact:
+        tokenizer = get_tokenizer(model)
+    else:  # the parent could not load it: count the same estimate, do not try again
+        tokenizer = Tokenizer(encoding_name_for_model(model), exact=False, note=note)
+    _worker_checker = LineChecker(model, method, want_hashes, tokenizer)
 
 
 def _worker_block(first_line: int, blob: bytes) -> BlockResult:
@@ -182,7 +203,7 @@ def _worker_block(first_line: int, blob: bytes) -> BlockResult:
     return _worker_checker.check_block(first_line, blob)
 
 
-def _pool(workers: int, model: str, method: str, want_hashes: bool):
+def _pool(workers: int, checker: LineChecker):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -190,11 +211,12 @@ def _pool(workers: int, model: str, method: str, want_hashes: bool):
     # (the TUI); spawn starts clean and loads it once per worker.
     method_name = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method_name)
+    tok = checker.tokenizer
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(model, method, want_hashes),
+        initargs=(checker.model, checker.method, checker.want_hashes, tok.exact, tok.note),
     )
 
 
@@ -208,7 +230,7 @@ def _results(
             if progress:
                 progress(done)
         return
-    with _pool(workers, checker.model, checker.method, checker.want_hashes) as pool:
+    with _pool(workers, checker) as pool:
         pending: deque = deque()
         for first_line, blob, done in read_blocks(path):
             pending.append((pool.submit(_worker_block, first_line, blob), done))
@@ -258,48 +280,40 @@ def scan(
     tokenizer = get_tokenizer(model)
     report.tokenizer_exact = tokenizer.exact
     report.tokenizer_note = tokenizer.note
-    problems: list[Problem] = []
+    problems: list[Problem] = []  # the training file's, then the validation file's
+    val_problems: list[Problem] = []
+    total_bytes = size + val_size
 
-    too_big = size > ds.MAX_FILE_BYTES
-    if too_big:
-        problems.append(
-            Problem(
-                0,
-                "file_too_large",
-                f"{size / 2**20:,.0f} MB is over the 512 MB limit of the Files API "
-                "(not read; split it or upload through the Uploads API)",
-            )
-        )
+    def ticker(offset: int) -> Callable[[int], None] | None:
+        return (lambda done: progress(offset + done, total_bytes)) if progress else None
+
+    def pool_size(nbytes: int) -> int:
+        return workers if workers is not None else auto_workers(nbytes)
 
     # The validation file first: its hashes (usually few) are what training lines are matched to.
     seen: dict[int, int] = {}
     if validation_path is not None:
         report.validation_file = str(validation_path)
         if val_size > ds.MAX_FILE_BYTES:
-            problems.append(
-                Problem(
-                    0,
-                    "file_too_large",
-                    f"validation file: {val_size / 2**20:,.0f} MB is over the 512 MB limit (not read)",
-                )
+            val_problems.append(
+                Problem(0, "file_too_large", _too_large(val_size, "validation file"))
             )
         else:
-            val_checker = LineChecker(model, method, want_hashes=True)
-            for block in _results(validation_path, val_checker, 1, None):
+            checker = LineChecker(model, method, want_hashes=True, tokenizer=tokenizer)
+            for block in _results(validation_path, checker, pool_size(val_size), ticker(0)):
                 report.validation_examples += block.examples
                 for p in block.problems:
-                    problems.append(
-                        Problem(p.line, p.code, f"validation file: {p.message}", p.severity)
-                    )
+                    message = f"in the validation file: {p.message}"
+                    val_problems.append(Problem(p.line, p.code, message, p.severity))
                 for line_no, h in zip(block.hash_lines, block.hashes, strict=True):
                     seen.setdefault(h, line_no)
 
     histogram: Counter[int] = Counter()
-    if not too_big:
-        checker = LineChecker(model, method, want_hashes=bool(seen))
-        n_workers = workers if workers is not None else auto_workers(size)
-        tick = (lambda done: progress(done, size)) if progress else None
-        for block in _results(path, checker, n_workers, tick):
+    if size > ds.MAX_FILE_BYTES:
+        problems.append(Problem(0, "file_too_large", _too_large(size, "file")))
+    else:
+        checker = LineChecker(model, method, want_hashes=bool(seen), tokenizer=tokenizer)
+        for block in _results(path, checker, pool_size(size), ticker(val_size)):
             report.lines += block.lines
             report.examples += block.examples
             report.tokens.assistant += block.assistant
@@ -315,25 +329,34 @@ def scan(
                             WARNING,
                         )
                     )
+        if report.examples < ds.MIN_EXAMPLES:
+            problems.append(
+                Problem(
+                    0,
+                    "too_few_examples",
+                    f"{report.examples} example{'' if report.examples == 1 else 's'}: "
+                    f"fine-tuning needs at least {ds.MIN_EXAMPLES}",
+                )
+            )
 
     _fill_stats(report, histogram, ds.token_limit(model))
-    if not too_big and report.examples < ds.MIN_EXAMPLES:
-        problems.append(
-            Problem(
-                0,
-                "too_few_examples",
-                f"{report.examples} example{'s' if report.examples != 1 else ''}: "
-                f"fine-tuning needs at least {ds.MIN_EXAMPLES}",
-            )
-        )
     if method == "dpo" and report.valid_examples:
         problems.append(Problem(0, "dpo_billing_estimate", ds.DPO_BILLING_NOTE, WARNING))
     if not tokenizer.exact:
         problems.append(Problem(0, "token_estimate", tokenizer.note, WARNING))
-    problems.sort(key=lambda p: p.line)
-    report.errors = [p for p in problems if p.severity == ERROR]
-    report.warnings = [p for p in problems if p.severity != ERROR]
+    problems.sort(key=lambda p: p.line)  # stable: a line's problems keep their order
+    val_problems.sort(key=lambda p: p.line)
+    everything = problems + val_problems
+    report.errors = [p for p in everything if p.severity == ERROR]
+    report.warnings = [p for p in everything if p.severity != ERROR]
     return report
+
+
+def _too_large(size: int, what: str) -> str:
+    return (
+        f"the {what} is {size / 2**20:,.0f} MB, over the 512 MB limit of the Files API "
+        "(not read; split it, or upload it through the Uploads API)"
+    )
 
 
 def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int) -> None:
@@ -352,7 +375,7 @@ def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int
     report.estimated_training_tokens = stats.billed_per_epoch * report.epochs
     price = ds.training_price_per_million(report.model)
     if price is not None and n:
-        report.estimated_cost_usd = round(report.estimated_training_tokens * price / 1e6, 4)
+        report.estimated_cost_usd = round(report.estimated_training_tokens * price / 1e6, 6)
 
 
 def _rank(values: list[int], histogram: Counter[int], rank: int) -> int:
