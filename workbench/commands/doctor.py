@@ -1,0 +1,51 @@
+"""`workbench doctor`: check the active profile and say in plain words what is wrong."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "check the active profile: host reachable, key accepted, which capabilities answer"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument(
+        "--probe-chat",
+        action="store_true",
+        help="also send a 1-token chat completion to the default model (spends tokens)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.config import ConfigError, load_config
+    from workbench.providers.health import check_profile
+
+    try:
+        config = load_config(profile=args.profile)
+    except ConfigError as exc:
+        print(f"workbench doctor: {exc}", file=sys.stderr)
+        return 2
+    report = check_profile(config.profile, probe_chat=args.probe_chat)
+    if args.json:
+        data = report.to_json()
+        data["warnings"] = list(config.warnings)
+        print(json.dumps(data, indent=2))
+        return 0 if report.ok else 1
+    print(f"profile {report.profile} ({report.kind})  {report.base_url}")
+    for warning in config.warnings:
+        print(f"  ! {warning}")
+    marks = {True: "ok ", False: "ERR", None: " - "}
+    for check in report.checks:
+        print(f"  {marks[check.ok]} {check.name}: {check.detail}")
+    if report.fine_tunable_models:
+        print("  fine-tunable models:")
+        for model in report.fine_tunable_models:
+            print(f"      {'' if model['usable'] else '(unusable) '}{model['note']}")
+    if report.deployments:
+        print("  deployments:")
+        for model, name in report.deployments.items():
+            print(f"      {model} -> {name}")
+    print("all good" if report.ok else "problems found (see ERR lines)")
+    return 0 if report.ok else 1
