@@ -396,7 +396,6 @@ class Simulator:
             "filename": row["filename"],
             "purpose": row["purpose"],
             "status": row["status"],
-            "status_details": None,
         }
         if row.get("expires_at"):
             obj["expires_at"] = row["expires_at"]

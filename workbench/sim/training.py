@@ -278,8 +278,6 @@ class JobClock:
                 job,
                 at,
                 "Usage policy evaluations completed, model is now enabled for sampling",
-                type_="moderation_checks",
-                data={"blocked": False, "results": []},
             )
         )
         events.append(self.event(job, at, "The job has successfully completed"))
