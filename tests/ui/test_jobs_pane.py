@@ -1,0 +1,368 @@
+"""The Jobs pane against the real simulator (real SDK, real HTTP, real SQLite), driven by Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from workbench.providers.openai_api import TRAINING_NOT_AVAILABLE_HELP
+from workbench.store import examples as ex
+from workbench.store import jobs as store
+from workbench.store.db import open_db
+from workbench.ui.jobs import JobPolled, JobsScreen
+from workbench.ui.jobs_chart import LossChart
+from workbench.ui.jobs_create import CreateJobModal
+from workbench.ui.jobs_view import JobView
+
+SIZE = (100, 30)
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch):
+    monkeypatch.setattr(JobsScreen, "POLL_MINIMUM", 0.05)
+    monkeypatch.setattr(JobsScreen, "POLL_MAXIMUM", 0.5)
+    monkeypatch.setattr(JobsScreen, "REDRAW_SECONDS", 0.05)
+
+
+def use_sim(monkeypatch, server) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+
+
+def example(i: int) -> dict:
+    return {
+        "messages": [
+            {"role": "system", "content": "You answer support questions."},
+            {"role": "user", "content": f"question {i} [/INST] about [bold]orders[/bold]"},
+            {"role": "assistant", "content": f"answer {i}"},
+        ]
+    }
+
+
+def make_dataset(db_path, name: str, train: int = 12, validation: int = 3) -> int:
+    db = open_db(db_path)
+    try:
+        dataset = ex.create_dataset(db, name)
+        ex.add_examples(db, ({"data": example(i)} for i in range(train)), dataset.id, "train")
+        ex.add_examples(
+            db, ({"data": example(100 + i)} for i in range(validation)), dataset.id, "validation"
+        )
+        return dataset.id
+    finally:
+        db.close()
+
+
+def make_app(db_path):
+    from workbench.app import WorkbenchApp
+
+    return WorkbenchApp(db_path=db_path, start_pane="jobs")
+
+
+async def wait_for(pilot, condition, what: str, tries: int = 300) -> None:
+    """Poll a condition while letting the app run; fail with `what` if it never holds."""
+    for _ in range(tries):
+        await pilot.pause()
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stored(db_path, base_url, job_id):
+    db = open_db(db_path)
+    try:
+        return store.get_job(db, base_url, job_id)
+    except KeyError:
+        return None
+    finally:
+        db.close()
+
+
+def upload_and_create(server, lines: list[str], **kwargs) -> str:
+    client = server.client()
+    data = ("\n".join(lines) + "\n").encode()
+    file_id = client.files.create(file=("train.jsonl", data), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(
+        model="gpt-4.1-mini-2025-04-14", training_file=file_id, **kwargs
+    )
+    client.close()
+    return job.id
+
+
+def jobs_screen(app) -> JobsScreen:
+    screen = app.screen
+    assert isinstance(screen, JobsScreen)
+    return screen
+
+
+async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    name = f"support [/INST] {uuid.uuid4().hex[:6]}"
+    make_dataset(db_path, name)
+    suffix = f"ui{uuid.uuid4().hex[:6]}"
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        modal.query_one("#create-suffix").value = suffix
+        assert modal.query_one("#create-validation").value is True
+        modal.action_preflight()
+        await wait_for(pilot, lambda: modal.preflight_result is not None, "the pre-flight")
+        preflight = str(modal.query_one("#create-preflight").render())
+        assert "12 examples" in preflight and "billed tokens" in preflight
+        assert "epochs" in preflight and "estimated cost" in preflight
+        assert "2027-01-14" in preflight and "2027-01-06" in preflight
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the launch", 600)
+        screen = jobs_screen(app)
+        job_id = screen.selected
+        assert job_id and job_id.startswith("ftjob-")
+        await wait_for(
+            pilot,
+            lambda: (
+                (j := stored(db_path, sim.base_url, job_id)) is not None
+                and j.status == "succeeded"
+                and screen.query_one(JobView).detail.job.status == "succeeded"
+                and screen.query_one(JobView).detail.results
+            ),
+            "the job to succeed",
+            600,
+        )
+        detail = screen.query_one(JobView).detail
+        job = detail.job
+        assert job.dataset_name == name
+        assert job.metadata["workbench_dataset"] == name
+        assert job.suffix == suffix and job.validation_file
+        assert job.fine_tuned_model and suffix in job.fine_tuned_model
+        assert detail.checkpoints and all(c.metrics for c in detail.checkpoints)
+        assert len(detail.points) == detail.points[-1].total_steps
+        chart = screen.query_one(LossChart)
+        assert set(chart.series) >= {"train loss", "valid loss"}
+        assert len(chart.series["train loss"][0]) == len(detail.points)
+        await pilot.press("a")
+        assert "train acc" in chart.series
+        events_text = str(screen.query_one("#job-events").render())
+        assert "The job has successfully completed" in events_text
+        assert "[/INST]" in str(screen.query_one("#job-summary").render())
+        assert detail.results and "train_loss" in detail.results[0]
+        assert not detail.cost.estimated and detail.cost.usd is not None
+        # try it in the Prompt pane
+        # try it in the Prompt pane: the model id is handed over in app.pending_fine_tuned_model
+        handed: list[str | None] = []
+        switch_mode = app.switch_mode
+
+        def spy(mode: str):
+            handed.append(getattr(app, "pending_fine_tuned_model", None))
+            return switch_mode(mode)
+
+        app.switch_mode = spy
+        await pilot.press("t")
+        await pilot.pause()
+        assert handed == [job.fine_tuned_model]
+        assert app.current_mode == "prompt"
+
+
+async def test_training_not_available_is_explained_and_form_kept(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    make_dataset(db_path, f"blocked {uuid.uuid4().hex[:6]}")
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        modal.query_one("#create-suffix").value = "kept"
+        modal.query_one("#create-n_epochs").value = "2"
+        sim.fault("training_not_available", count=1)
+        modal.action_launch()
+        await wait_for(
+            pilot,
+            lambda: "winding down" in str(modal.query_one("#create-error").render()),
+            "the explanation",
+            600,
+        )
+        assert app.screen is modal
+        assert str(modal.query_one("#create-error").render()) == TRAINING_NOT_AVAILABLE_HELP
+        assert modal.query_one("#create-suffix").value == "kept"
+        assert modal.query_one("#create-n_epochs").value == "2"
+        assert not modal.query_one("#create-launch").disabled
+
+
+async def test_bad_hyperparameter_names_the_field(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    make_dataset(db_path, f"hp {uuid.uuid4().hex[:6]}")
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        modal.query_one("#create-n_epochs").value = "500"
+        modal.action_launch()
+        await pilot.pause()
+        assert "epochs: must be between 1 and 50" in str(modal.query_one("#create-error").render())
+        modal.query_one("#create-n_epochs").value = ""
+        modal.query_one("#create-model").value = "gpt-4.1-nano-2025-04-14"
+        await pilot.pause()
+        assert "shut down" in str(modal.query_one("#create-model-note").render())
+        modal.action_launch()
+        await pilot.pause()
+        assert "was shut down on 2026-10-23" in str(modal.query_one("#create-error").render())
+
+
+async def test_failing_file_shows_its_error_with_the_line(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    good = json.dumps(example(1))
+    bad = json.dumps({"messages": [{"role": "user", "content": "no answer"}]})
+    job_id = upload_and_create(sim, [good] * 11 + [bad], suffix=f"bad{uuid.uuid4().hex[:4]}")
+    db = open_db(db_path)
+    store.upsert_job(db, "default", sim.base_url, {"id": job_id, "status": "validating_files"})
+    db.close()
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = jobs_screen(app)
+        screen.selected = job_id
+        await wait_for(
+            pilot,
+            lambda: (
+                (d := screen.query_one(JobView).detail) is not None
+                and d.job.id == job_id
+                and d.job.status == "failed"
+            ),
+            "the job to fail",
+            600,
+        )
+        summary = str(screen.query_one("#job-summary").render())
+        assert "error" in summary and "line 12" in summary.lower()
+        timeline = str(screen.query_one("#job-timeline").render())
+        assert "✗ failed" in timeline
+
+
+async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, db_path):
+    server = sim_factory(speed=20)
+    use_sim(monkeypatch, server)
+    job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = jobs_screen(app)
+
+        def status() -> str | None:
+            job = stored(db_path, server.base_url, job_id)
+            return job.status if job else None
+
+        await wait_for(pilot, lambda: status() == "running", "the job to run", 600)
+        screen.selected = job_id
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await pilot.press("n")  # said no: nothing happens
+        await pilot.pause()
+        assert status() == "running"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: status() == "paused", "the pause", 600)
+        await wait_for(
+            pilot, lambda: "paused" in str(screen.query_one("#job-timeline").render()), "redraw"
+        )
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: status() in ("queued", "running"), "the resume", 600)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: status() == "cancelled", "the cancel", 600)
+
+        def messages() -> list[str]:
+            db = open_db(db_path)
+            try:
+                return [e.message for e in store.list_events(db, server.base_url, job_id)]
+            finally:
+                db.close()
+
+        await wait_for(pilot, lambda: "Fine-tuning job cancelled" in messages(), "the last events")
+        assert "Fine-tuning job paused" in messages()
+        assert "✗ cancelled" in str(screen.query_one("#job-timeline").render())
+
+
+async def test_restart_mid_job_restores_history_then_resumes(sim_factory, monkeypatch, db_path):
+    server = sim_factory(speed=40)
+    use_sim(monkeypatch, server)
+    job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def metric_count() -> int:
+            db = open_db(db_path)
+            try:
+                return len(store.metric_events(db, server.base_url, job_id))
+            finally:
+                db.close()
+
+        await wait_for(pilot, lambda: metric_count() >= 3, "some training steps", 600)
+    # the first app is gone (terminal closed); the job went on without anyone watching
+    db = open_db(db_path)
+    events_before = store.count_events(db, server.base_url, job_id)
+    db.close()
+    assert stored(db_path, server.base_url, job_id).status == "running"
+    # the next polls fail, so what the new app shows first can only come from SQLite
+    server.fault("drop", count=2, path=f"/v1/fine_tuning/jobs/{job_id}")
+    polled: list[JobPolled] = []
+    app2 = make_app(db_path)
+    async with app2.run_test(
+        size=SIZE, message_hook=lambda m: polled.append(m) if isinstance(m, JobPolled) else None
+    ) as pilot:
+        screen = jobs_screen(app2)
+        view = screen.query_one(JobView)
+        assert view.detail is not None and view.detail.job.id == job_id
+        assert view.detail.event_count >= events_before
+        assert screen.query_one(LossChart).series["train loss"][0]
+        await wait_for(
+            pilot,
+            lambda: (d := view.detail) is not None and d.job.status == "succeeded",
+            "watching to resume",
+            900,
+        )
+        assert any("could not reach" in m.problem for m in polled)
+        detail = view.detail
+        assert len(detail.points) == detail.points[-1].total_steps  # no gap across the restart
+
+
+async def test_rate_limits_during_watching_are_shown_and_survived(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    job_id = upload_and_create(sim, [json.dumps(example(i)) for i in range(12)])
+    db = open_db(db_path)
+    store.upsert_job(db, "default", sim.base_url, {"id": job_id, "status": "validating_files"})
+    db.close()
+    sim.fault("429", count=3, path=f"/v1/fine_tuning/jobs/{job_id}", retry_after=0)
+    polled: list[JobPolled] = []
+    app = make_app(db_path)
+    async with app.run_test(
+        size=SIZE, message_hook=lambda m: polled.append(m) if isinstance(m, JobPolled) else None
+    ) as pilot:
+        screen = jobs_screen(app)
+        screen.selected = job_id
+        await wait_for(
+            pilot,
+            lambda: (j := stored(db_path, sim.base_url, job_id)) and j.status == "succeeded",
+            "the job to finish",
+            900,
+        )
+        assert any("rate limited" in m.problem for m in polled)
+        await wait_for(pilot, lambda: not screen.watch_notes.get(job_id), "the note to clear")
+
+
+async def test_empty_pane_without_key(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = jobs_screen(app)
+        assert "No fine-tuning jobs" in str(screen.query_one("#jobs-note").render())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        assert app.screen.query_one("#create-launch").disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

@@ -1,0 +1,52 @@
+"""The live loss chart (train and validation loss, or token accuracy), drawn with plotext."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+from workbench.core.jobs import MetricPoint
+
+# (metric, label) drawn for each view.
+LOSS_SERIES = (
+    ("train_loss", "train loss"),
+    ("valid_loss", "valid loss"),
+    ("full_valid_loss", "full valid"),
+)
+ACCURACY_SERIES = (
+    ("train_mean_token_accuracy", "train acc"),
+    ("valid_mean_token_accuracy", "valid acc"),
+    ("full_valid_mean_token_accuracy", "full valid acc"),
+)
+
+
+class LossChart(PlotextPlot):
+    """Plots metric points; `series` keeps what is drawn (x and y per line) for tests and the CSV."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.accuracy = False
+        self.series: dict[str, tuple[list[int], list[float]]] = {}
+
+    def show(self, points: list[MetricPoint], accuracy: bool | None = None) -> None:
+        if accuracy is not None:
+            self.accuracy = accuracy
+        wanted = ACCURACY_SERIES if self.accuracy else LOSS_SERIES
+        self.series = {}
+        for name, label in wanted:
+            xs = [p.step for p in points if p.get(name) is not None]
+            if xs:
+                ys = [p.values[name] for p in points if p.get(name) is not None]
+                self.series[label] = (xs, ys)
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        title = "token accuracy" if self.accuracy else "loss"
+        if not self.series:
+            plt.title(f"{title}: no metrics yet")
+        else:
+            plt.title(f"{title} by step  (a: {'loss' if self.accuracy else 'accuracy'})")
+            for label, (xs, ys) in self.series.items():
+                marker = "dot" if label.startswith("full") else "braille"
+                plt.plot(xs, ys, label=label, marker=marker)
+            plt.xlabel("step")
+        self.refresh()

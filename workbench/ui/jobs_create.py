@@ -1,0 +1,438 @@
+"""The "new fine-tuning job" form: dataset, method, base model, hyperparameters, suffix, seed,
+metadata; a pre-flight (validation, billed tokens, epochs, cost, time, shutdown dates); then the
+launch (export, upload if this version is not uploaded yet, create).
+
+Launch errors keep the form: a 403 `training_not_available` shows the wind-down explanation, any
+other provider error its plain words. Dismisses with the new job id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from workbench.core import jobs as cj
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass
+class Preflight:
+    """The pre-flight for one (dataset, method, model, epochs, validation) choice."""
+
+    key: tuple
+    text: Text
+    ok: bool
+    estimated_tokens: int | None = None
+    estimated_cost_usd: float | None = None
+
+
+HYPER_INPUTS = (
+    ("n_epochs", "epochs"),
+    ("batch_size", "batch size"),
+    ("learning_rate_multiplier", "LR multiplier"),
+    ("beta", "DPO beta"),
+)
+
+
+class CreateJobModal(ModalScreen[str | None]):
+    """Collects a JobRequest, runs the pre-flight, launches; dismisses with the job id."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+l", "launch", "Launch"),
+        Binding("ctrl+k", "preflight", "Pre-flight"),
+    ]
+
+    def __init__(self, datasets: list[tuple[str, int, str, int]]) -> None:
+        """`datasets`: (name, id, method, validation rows) of each dataset."""
+        super().__init__(classes="jobs-modal")
+        self.datasets = datasets
+        self.models: list[cj.BaseModel] = cj.fine_tunable_models(None)
+        self.preflight_result: Preflight | None = None
+        self.launching = False
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="create-box"):
+            yield Static(Text("New fine-tuning job", style="bold"), id="create-title")
+            with VerticalScroll(id="create-form"):
+                if not self.datasets:
+                    yield Static(
+                        Text(
+                            "No datasets yet: import or build one in the Training data pane (F3)."
+                        ),
+                        id="create-empty",
+                    )
+                with Horizontal(classes="create-row"):
+                    yield Label("dataset", classes="create-label")
+                    yield Select(
+                        [(Text(name), ident) for name, ident, _m, _v in self.datasets],
+                        value=self.datasets[0][1] if self.datasets else Select.NULL,
+                        allow_blank=not self.datasets,
+                        id="create-dataset",
+                    )
+                yield Checkbox(
+                    "also send the dataset's validation split", value=False, id="create-validation"
+                )
+                with Horizontal(classes="create-row"):
+                    yield Label("method", classes="create-label")
+                    yield Select(
+                        [("supervised", "supervised"), ("DPO (preferences)", "dpo")],
+                        value="supervised",
+                        allow_blank=False,
+                        id="create-method",
+                    )
+                with Horizontal(classes="create-row"):
+                    yield Label("base model", classes="create-label")
+                    yield Select(
+                        self._model_options(),
+                        value=self._default_model(),
+                        allow_blank=False,
+                        id="create-model",
+                    )
+                yield Static("", id="create-model-note")
+                with Horizontal(classes="create-row"):
+                    for name, label in HYPER_INPUTS:
+                        yield Input(
+                            placeholder=f"{label}: auto",
+                            id=f"create-{name}",
+                            classes="create-hyper",
+                            tooltip=f"{label}: 'auto' or a number",
+                        )
+                with Horizontal(classes="create-row"):
+                    yield Input(placeholder="suffix (≤ 64 chars)", id="create-suffix")
+                    yield Input(placeholder="seed", id="create-seed", type="integer")
+                yield Input(placeholder="metadata: key=value, key=value", id="create-metadata")
+                yield Static("", id="create-preflight")
+                yield Static("", id="create-error")
+            with Horizontal(id="create-buttons"):
+                yield Button("Pre-flight (ctrl+k)", id="create-check")
+                yield Button(
+                    "Launch (ctrl+l)",
+                    id="create-launch",
+                    variant="primary",
+                    disabled=not self.datasets,
+                )
+                yield Button("Close (esc)", id="create-close")
+
+    def _model_options(self) -> list[tuple[str, str]]:
+        return [(Text(m.describe(today())), m.id) for m in self.models]
+
+    def _default_model(self) -> str:
+        for m in self.models:
+            if m.unavailable_reason(today()) is None and "mini" in m.id:
+                return m.id
+        return self.models[0].id
+
+    def on_mount(self) -> None:
+        self._dataset_changed()
+        self.load_models()
+
+    # --- reading the form ----------------------------------------------------------------------
+
+    def _dataset(self) -> tuple[str, int, str, int] | None:
+        value = self.query_one("#create-dataset", Select).value
+        return next((d for d in self.datasets if d[1] == value), None)
+
+    def read_request(self) -> cj.JobRequest:
+        """The form as a JobRequest; ValueError names the field that is wrong."""
+        dataset = self._dataset()
+        if dataset is None:
+            raise ValueError("dataset: pick one")
+        hyper: dict[str, Any] = {}
+        for name, _label in HYPER_INPUTS:
+            hyper[name] = cj.parse_hyperparameter(
+                name, self.query_one(f"#create-{name}", Input).value
+            )
+        seed_text = self.query_one("#create-seed", Input).value.strip()
+        try:
+            seed = int(seed_text) if seed_text else None
+        except ValueError:
+            raise ValueError(f"seed: {seed_text!r} is not a whole number") from None
+        model = self.query_one("#create-model", Select).value
+        request = cj.JobRequest(
+            dataset_name=dataset[0],
+            model=str(model) if model is not Select.NULL else "",
+            method=str(self.query_one("#create-method", Select).value),
+            hyperparameters=hyper,
+            suffix=self.query_one("#create-suffix", Input).value.strip(),
+            seed=seed,
+            metadata=cj.parse_metadata(self.query_one("#create-metadata", Input).value),
+            use_validation=self.query_one("#create-validation", Checkbox).value,
+        )
+        problems = request.problems(self.models, today())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return request
+
+    def _preflight_key(self, request: cj.JobRequest, dataset_id: int) -> tuple:
+        return (
+            dataset_id,
+            request.method,
+            request.model,
+            request.hyperparameters.get("n_epochs"),
+            request.use_validation,
+        )
+
+    # --- reacting ------------------------------------------------------------------------------
+
+    @on(Select.Changed, "#create-dataset")
+    def _dataset_changed(self) -> None:
+        dataset = self._dataset()
+        box = self.query_one("#create-validation", Checkbox)
+        has_validation = bool(dataset and dataset[3])
+        box.disabled = not has_validation
+        box.value = has_validation
+        box.label = (
+            f"also send the dataset's validation split ({dataset[3]} examples)"
+            if has_validation
+            else "no validation split in this dataset"
+        )
+        if dataset:
+            self.query_one("#create-method", Select).value = dataset[2]
+        self._invalidate()
+
+    @on(Select.Changed, "#create-model")
+    def _model_changed(self) -> None:
+        value = self.query_one("#create-model", Select).value
+        model = next((m for m in self.models if m.id == value), None)
+        note = self.query_one("#create-model-note", Static)
+        reason = model.unavailable_reason(today()) if model else None
+        if reason:
+            note.update(Text(f"cannot be picked: {reason}", style="bold red"))
+        elif model:
+            note.update(Text(model.describe(today()), style="dim"))
+        self._invalidate()
+
+    @on(Select.Changed, "#create-method")
+    @on(Checkbox.Changed, "#create-validation")
+    @on(Input.Changed, "#create-n_epochs")
+    def _invalidate(self) -> None:
+        self.preflight_result = None
+        self.query_one("#create-preflight", Static).update(
+            Text("pre-flight: press ctrl+k to check before launching", style="dim")
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "create-check":
+            self.action_preflight()
+        elif event.button.id == "create-launch":
+            self.action_launch()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#create-error", Static).update(Text(message, style="bold red"))
+
+    def action_preflight(self) -> None:
+        try:
+            request = self.read_request()
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        self.query_one("#create-preflight", Static).update(Text("pre-flight: checking…"))
+        self.run_preflight(request, self._dataset()[1], launch=False)
+
+    def action_launch(self) -> None:
+        if self.launching:
+            return
+        try:
+            request = self.read_request()
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        self.launching = True
+        self.query_one("#create-launch", Button).disabled = True
+        self.query_one("#create-preflight", Static).update(Text("pre-flight, then launch…"))
+        self.run_preflight(request, self._dataset()[1], launch=True)
+
+    # --- workers -------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="create-models", exit_on_error=False)
+    def load_models(self) -> None:
+        """Replace the known list with the provider's fine-tunable models, where it says."""
+        from workbench.providers.fine_tuning import list_models
+        from workbench.providers.openai_api import make_client
+
+        try:
+            client = make_client(self.app.config.profile, timeout=15, max_retries=0)
+            listed = list_models(client)
+            client.close()
+        except Exception:  # noqa: BLE001 - the known list stays; nothing to report
+            return
+        models = cj.fine_tunable_models(listed)
+        self.app.call_from_thread(self._set_models, models)
+
+    def _set_models(self, models: list[cj.BaseModel]) -> None:
+        select = self.query_one("#create-model", Select)
+        current = select.value
+        self.models = models
+        select.set_options(self._model_options())
+        ids = [m.id for m in models]
+        select.value = current if current in ids else self._default_model()
+
+    @work(thread=True, exclusive=True, group="create-preflight", exit_on_error=False)
+    def run_preflight(self, request: cj.JobRequest, dataset_id: int, launch: bool) -> None:
+        from workbench.store.db import open_db
+
+        db = open_db(self.app.db_path)
+        try:
+            key = self._preflight_key(request, dataset_id)
+            result = self.preflight_result
+            paths: tuple[Any, Any] | None = None
+            if result is None or result.key != key or launch:
+                result, paths = build_preflight(db, request, dataset_id, key)
+                self.app.call_from_thread(self._show_preflight, result)
+            if not launch:
+                return
+            if not result.ok:
+                self.app.call_from_thread(
+                    self._launch_failed, "not launched: fix the problems the pre-flight found"
+                )
+                return
+            job_id = launch_job(self.app, db, request, dataset_id, result, paths)
+        except LaunchError as exc:
+            self.app.call_from_thread(self._launch_failed, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in words, the form is kept
+            self.app.call_from_thread(self._launch_failed, f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            db.close()
+        self.app.call_from_thread(self.dismiss, job_id)
+
+    def _show_preflight(self, result: Preflight) -> None:
+        self.preflight_result = result
+        self.query_one("#create-preflight", Static).update(result.text)
+
+    def _launch_failed(self, message: str) -> None:
+        self.launching = False
+        self.query_one("#create-launch", Button).disabled = False
+        self.show_error(message)
+
+
+class LaunchError(Exception):
+    """A launch step failed; the message is already in plain words."""
+
+
+def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple):
+    """Export the dataset (a version per content), validate it for the model, and describe the
+    cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
+    from workbench.core.dataset import validate_file
+    from workbench.core.pricing import training_price_per_million
+    from workbench.store.dataset_export import ExportRefused, export_version
+
+    text = Text()
+    try:
+        train = export_version(db, dataset_id, "train")
+        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+    except ExportRefused as exc:
+        text.append(f"✗ {exc}", style="bold red")
+        return Preflight(key, text, False), None
+    report = validate_file(
+        train[1],
+        model=request.model,
+        method=request.method,
+        validation_path=valid[1] if valid else None,
+    )
+    ok = not report.errors
+    mark, style = ("✓", "green") if ok else ("✗", "bold red")
+    text.append(f"{mark} validation: {report.examples} examples", style=style)
+    if valid:
+        text.append(f" + {valid[0].examples} validation examples")
+    text.append(f", {len(report.errors)} errors, {len(report.warnings)} warnings")
+    for problem in [*report.errors, *report.warnings][:4]:
+        where = f"line {problem.line}: " if problem.line else ""
+        text.append(
+            f"\n  {where}{problem.message}", style="red" if problem in report.errors else "yellow"
+        )
+    chosen = request.hyperparameters.get("n_epochs")
+    epochs = chosen if isinstance(chosen, int) else report.epochs
+    per_epoch = report.tokens.billed_per_epoch
+    tokens = per_epoch * epochs
+    text.append(f"\nbilled tokens: {per_epoch:,} per epoch × {epochs} epochs = {tokens:,}")
+    if not isinstance(chosen, int):
+        text.append(
+            f"  (auto picks {report.epochs} epochs for {report.examples} examples)", style="dim"
+        )
+    price = training_price_per_million(request.model)
+    cost = tokens * price / 1_000_000 if price is not None else None
+    if cost is not None:
+        text.append(f"\nestimated cost: ${cost:,.2f} (${price:g} per 1M training tokens)")
+    else:
+        text.append("\nestimated cost: no training price known for this model")
+    text.append(
+        f"\nestimated time: roughly {cj.format_duration(cj.estimate_duration_seconds(tokens))}"
+        " (queueing varies)"
+    )
+    model = cj.BaseModel(request.model, cj.KNOWN_FINE_TUNABLE.get(request.model))
+    text.append(f"\nbase model: {model.describe(today())}")
+    text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
+    if not report.tokenizer_exact:
+        text.append(f"\n{report.tokenizer_note}", style="dim")
+    return Preflight(key, text, ok, tokens, cost), (train, valid)
+
+
+def launch_job(
+    app, db, request: cj.JobRequest, dataset_id: int, preflight: Preflight, paths
+) -> str:
+    """Upload each file unless this version is already there, create the job, store it."""
+    from workbench.providers.fine_tuning import create_job, upload_training_file
+    from workbench.providers.openai_api import explain_error, make_client
+    from workbench.store import examples as ex
+    from workbench.store import jobs as store
+
+    profile = app.config.profile
+    train, valid = paths
+
+    try:
+        client = make_client(profile, timeout=120)
+    except Exception as exc:  # noqa: BLE001
+        raise LaunchError(explain_error(exc, profile).message) from None
+
+    def file_id(version, path: Path) -> str:
+        existing = ex.uploaded_file_id(db, version.id, profile.base_url)
+        if existing:
+            return existing
+        uploaded = upload_training_file(client, path)
+        ex.record_upload(db, version.id, profile.name, profile.base_url, uploaded)
+        return uploaded
+
+    try:
+        training_file = file_id(*train)
+        validation_file = file_id(*valid) if valid else None
+        obj = create_job(client, request.create_arguments(training_file, validation_file))
+    except Exception as exc:  # noqa: BLE001 - explained, never a traceback
+        raise LaunchError(explain_error(exc, profile).message) from None
+    finally:
+        client.close()
+    job, _ = store.upsert_job(
+        db,
+        profile.name,
+        profile.base_url,
+        obj,
+        dataset_name=request.dataset_name,
+        estimated_tokens=preflight.estimated_tokens,
+        estimated_cost_usd=preflight.estimated_cost_usd,
+    )
+    return job.id
