@@ -428,3 +428,40 @@ async def test_palette_offers_the_pane_actions(db_path):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ExampleForm)
+
+
+async def test_form_saves_while_typing_without_closing(db_path):
+    (example_id,) = seed(db_path, (pair("old question", "old answer"), "few-shot", []))
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#form-note", Input).value = "checked by Ana"
+        app.screen.query_one("#form-split", Select).value = "test"
+        saved = None
+        for _ in range(50):  # the debounced write lands after a short pause in typing
+            await pilot.pause(0.05)
+            saved = store.get_example(app.db, example_id)
+            if saved.note == "checked by Ana" and saved.split == "test":
+                break
+        assert (saved.note, saved.split) == ("checked by Ana", "test")
+        assert isinstance(app.screen, ExampleForm)  # still open: no save step needed
+
+
+async def test_rows_promoted_elsewhere_show_up_when_returning(db_path):
+    db = open_db(db_path)
+    dataset = store.create_dataset(db, "train-set")
+    row = store.add_example(db, pair("from training", "yes"), dataset_id=dataset.id)
+    db.close()
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        assert screen.example_list.total == 0
+        await pilot.press("f3")
+        await pilot.pause()
+        store.promote_to_few_shot(app.db, row.id)  # what the Training data pane does
+        await pilot.press("f2")
+        await pilot.pause()
+        assert listed_ids(screen) == [row.id]
+        assert not screen.query_one("#examples-empty").display

@@ -106,7 +106,7 @@ class ExamplesScreen(PaneScreen):
         return RowSource(
             count=lambda: store.count_examples(self.app.db, **filters()),
             page=lambda offset, limit: store.list_examples(
-                self.app.db, **filters(), order="created", limit=limit, offset=offset
+                self.app.db, **filters(), order="position", limit=limit, offset=offset
             ),
         )
 

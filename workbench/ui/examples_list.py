@@ -84,9 +84,10 @@ class ExampleList(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, self.total)
         cursor = min(self.cursor, max(self.total - 1, 0))
         if keep_id is not None:
-            # an edited example stays near the cursor; a new one is at the top (newest first)
+            # an edited example stays near the cursor; a new one is last (library order)
             near = range(max(cursor - PAGE_SIZE, 0), min(cursor + PAGE_SIZE, self.total))
-            for index in itertools.chain(range(min(PAGE_SIZE, self.total)), near):
+            last = range(self.total - 1, max(self.total - PAGE_SIZE, 0) - 1, -1)
+            for index in itertools.chain(last, near):
                 row = self.row(index)
                 if row is not None and row.id == keep_id:
                     cursor = index
@@ -145,14 +146,19 @@ class ExampleList(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.total)
-        self.post_message(self.HeaderChanged(self.header_text(event.size.width)))
+        self.post_message(self.HeaderChanged(self.header_text(self.row_width)))
+
+    @property
+    def row_width(self) -> int:
+        """Cells a row's columns use: the width less the scrollbar's column, shown or not."""
+        return max(self.size.width - 1, 1)
 
     @staticmethod
     def columns(width: int) -> tuple[int, int, int]:
         """(input, output, tags) widths; tags only when there is room."""
-        tags_width = 16 if width >= 70 else 0
+        tags_width = 14 if width >= 60 else 0
         rest = max(width - 4 - 6 - 7 - tags_width - 3 - 1, 10)
-        w_in = rest * 11 // 20
+        w_in = rest * 3 // 5
         return w_in, rest - w_in, tags_width
 
     def header_text(self, width: int) -> Text:
@@ -206,7 +212,7 @@ class ExampleList(ScrollView, can_focus=True):
         text.append(f"{SPLIT_LABELS.get(example.split, example.split):<6}", dim)
         cost = self.cost_of(example)
         cost_text = f"{cost:>7}" if cost is not None else f"{'…':>7}"
-        w_in, w_out, tags_width = self.columns(width)
+        w_in, w_out, tags_width = self.columns(self.row_width)
         if example.data is None:
             text.append(_fit(one_line(example.raw or ""), w_in + w_out + 3), "red")
         else:
