@@ -164,3 +164,35 @@ def test_error_body(sim, openapi):
     with pytest.raises(openai.NotFoundError) as info:
         sim.client(max_retries=0).models.retrieve("gpt-nope")
     openapi(info.value.response.json(), "ErrorResponse")
+
+
+def test_batch_objects(sim, openapi):
+    import io
+
+    client = sim.client()
+    line = {
+        "custom_id": "c1",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
+    }
+    file_id = client.files.create(
+        file=("b.jsonl", io.BytesIO((json.dumps(line) + "\n").encode())), purpose="batch"
+    ).id
+    body, batch = raw(
+        client.batches.with_raw_response.create,
+        input_file_id=file_id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+    )
+    openapi(body, "Batch")
+    from tests.sim.conftest import wait_for
+
+    wait_for(lambda: client.batches.retrieve(batch.id).status == "completed")
+    body, done = raw(client.batches.with_raw_response.retrieve, batch.id)
+    openapi(body, "Batch")
+    assert done.output_file_id
+    body, _ = raw(client.batches.with_raw_response.list, limit=5)
+    openapi(body, "ListBatchesResponse")
+    out = json.loads(client.files.content(done.output_file_id).text.splitlines()[0])
+    openapi(out["response"]["body"], "CreateChatCompletionResponse")

@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from workbench.sim import catalog, replies
+from workbench.sim.batches import BatchClock, batch_object
 from workbench.sim.faults import KINDS, FaultBoard, Guard
 from workbench.sim.openai_errors import APIError, bad_request, error_response, not_found
-from workbench.sim.state import SimStore, active_job_ids, new_id
+from workbench.sim.state import SimStore, active_batch_ids, active_job_ids, new_id
 from workbench.sim.training import ACTIVE, JobClock, clock_now, job_object, resolve_hyperparameters
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's Files API limit; --max-file-bytes lowers it for tests
@@ -43,6 +44,41 @@ class SimOptions:
     max_file_bytes: int = MAX_FILE_BYTES
 
 
+def completion_object(
+    completion_id: str,
+    created: int,
+    model: str,
+    reply: str,
+    finish_reason: str,
+    n: int,
+    usage: dict,
+) -> dict:
+    """A `chat.completion` object (also the body of each Batch API output line)."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": i,
+                "message": {
+                    "role": "assistant",
+                    "content": reply,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+            for i in range(n)
+        ],
+        "usage": usage,
+        "service_tier": "default",
+        "system_fingerprint": "fp_workbench_sim",
+    }
+
+
 class Simulator:
     """Holds the state file, the job clock and the fault board; every handler is a method."""
 
@@ -51,6 +87,7 @@ class Simulator:
         self.board = FaultBoard()
         self.store: SimStore | None = None
         self.clock: JobClock | None = None
+        self.batch_clock: BatchClock | None = None
         self._tick_task: asyncio.Task | None = None
         self._validations: set[asyncio.Task] = set()
         self._trained_cache: dict[str, list[tuple[str, str]]] = {}
@@ -60,6 +97,7 @@ class Simulator:
     async def lifespan(self, app: Starlette):
         self.store = SimStore(self.options.db)
         self.clock = JobClock(self.store, self.options.flavor)
+        self.batch_clock = BatchClock(self.store, self.batch_answer)
         self._restart_clocks()
         self._tick_task = asyncio.create_task(self._tick())
         try:
@@ -85,6 +123,14 @@ class Simulator:
             self.store.save_job(job)
             if job.get("validation") is None:
                 self._start_validation(job)
+        for batch_id in active_batch_ids(self.store):
+            batch = self.store.get_batch(batch_id)
+            if batch.get("clock_anchor") is not None:
+                stopped_at = min(now, max(heartbeat, batch["clock_anchor"]))
+                batch["clock_base"] = clock_now(batch, stopped_at)
+            batch["clock_anchor"] = now
+            batch["clock_speed"] = self.options.speed
+            self.store.save_batch(batch)
 
     def _freeze_clocks(self, now: float) -> None:
         for job_id in active_job_ids(self.store):
@@ -93,6 +139,12 @@ class Simulator:
                 job["clock_base"] = clock_now(job, now)
                 job["clock_anchor"] = None
                 self.store.save_job(job)
+        for batch_id in active_batch_ids(self.store):
+            batch = self.batch_clock.advance(self.store.get_batch(batch_id), now)
+            if batch.get("clock_anchor") is not None:
+                batch["clock_base"] = clock_now(batch, now)
+                batch["clock_anchor"] = None
+                self.store.save_batch(batch)
         self.store.set_meta("heartbeat", repr(now))
 
     async def _tick(self) -> None:
@@ -104,10 +156,17 @@ class Simulator:
             except Exception:  # never let the ticker die; requests advance jobs too
                 pass
 
-    def advance_all(self) -> None:
+    def advance_jobs(self) -> None:
+        """Bring every running job up to date (so new fine-tuned models exist on time)."""
         now = time.time()
         for job_id in active_job_ids(self.store):
             self.clock.advance(self.store.get_job(job_id), now)
+
+    def advance_all(self) -> None:
+        self.advance_jobs()
+        now = time.time()
+        for batch_id in active_batch_ids(self.store):
+            self.batch_clock.advance(self.store.get_batch(batch_id), now)
 
     # ---- helpers ----------------------------------------------------------------------------
     @staticmethod
@@ -163,7 +222,7 @@ class Simulator:
 
     # ---- models -----------------------------------------------------------------------------
     def model_objects(self) -> list[dict]:
-        self.advance_all()
+        self.advance_jobs()
         data = [catalog.model_object(m.id, m.created, m.shutdown_date) for m in catalog.BASE_MODELS]
         for row in self.store.ft_models():
             base = catalog.base_model(row["base"]) or catalog.base_model(
@@ -209,7 +268,7 @@ class Simulator:
             if catalog.is_shut_down(base, self.today()):
                 raise self.model_not_found(model_id)
             return model_id, []
-        self.advance_all()
+        self.advance_jobs()
         ft_id = model_id
         if self.store.get_ft_model(ft_id) is None:
             job_id = self.store.checkpoint_models().get(model_id)
@@ -237,10 +296,10 @@ class Simulator:
         return pairs
 
     # ---- chat completions ---------------------------------------------------------------------
-    async def chat_completions(self, request: Request) -> Response:
+    def answer(self, body: dict) -> tuple[str, str, str, int, dict]:
+        """(model, reply, finish_reason, n, usage) for a chat request body; raises APIError."""
         from workbench.core.tokens import count_message_tokens, get_tokenizer
 
-        body = await self.json_body(request)
         model_id = body.get("model")
         messages = body.get("messages")
         if not isinstance(model_id, str) or not model_id:
@@ -289,6 +348,11 @@ class Simulator:
         if n > 1:
             usage["completion_tokens"] *= n
             usage["total_tokens"] = prompt_tokens + usage["completion_tokens"]
+        return model_id, reply, finish_reason, n, usage
+
+    async def chat_completions(self, request: Request) -> Response:
+        body = await self.json_body(request)
+        model_id, reply, finish_reason, n, usage = self.answer(body)
         completion_id = new_id("chatcmpl-", 29)
         created = int(time.time())
         if body.get("stream"):
@@ -307,29 +371,7 @@ class Simulator:
                 headers={"cache-control": "no-cache"},
             )
         return JSONResponse(
-            {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model_id,
-                "choices": [
-                    {
-                        "index": i,
-                        "message": {
-                            "role": "assistant",
-                            "content": reply,
-                            "refusal": None,
-                            "annotations": [],
-                        },
-                        "logprobs": None,
-                        "finish_reason": finish_reason,
-                    }
-                    for i in range(n)
-                ],
-                "usage": usage,
-                "service_tier": "default",
-                "system_fingerprint": "fp_workbench_sim",
-            }
+            completion_object(completion_id, created, model_id, reply, finish_reason, n, usage)
         )
 
     async def _chunks(self, completion_id, created, model, reply, finish_reason, n, usage):
@@ -818,6 +860,48 @@ class Simulator:
             }
         )
 
+    # ---- batches ----------------------------------------------------------------------------------
+    def batch_answer(self, body: dict) -> dict:
+        model_id, reply, finish_reason, n, usage = self.answer(body)
+        return completion_object(
+            new_id("chatcmpl-", 29), int(time.time()), model_id, reply, finish_reason, n, usage
+        )
+
+    def get_batch_or_404(self, batch_id: str) -> dict:
+        batch = self.store.get_batch(batch_id)
+        if batch is None:
+            raise not_found(f"No batch found with id '{batch_id}'.", "batch_id")
+        return self.batch_clock.advance(batch)
+
+    async def create_batch(self, request: Request) -> Response:
+        body = await self.json_body(request)
+        batch = self.batch_clock.create(body, self.options.speed)
+        return JSONResponse(batch_object(batch))
+
+    async def get_batch(self, request: Request) -> Response:
+        return JSONResponse(batch_object(self.get_batch_or_404(request.path_params["batch_id"])))
+
+    async def cancel_batch(self, request: Request) -> Response:
+        batch = self.get_batch_or_404(request.path_params["batch_id"])
+        if batch["status"] not in ("validating", "in_progress", "finalizing", "cancelling"):
+            raise bad_request(f"Batch {batch['id']} is {batch['status']} and cannot be cancelled.")
+        return JSONResponse(batch_object(self.batch_clock.cancel(batch, time.time())))
+
+    async def list_batches(self, request: Request) -> Response:
+        limit = self.int_param(request, "limit", 20, 1, 100)
+        rows = self.store.batches_page(request.query_params.get("after"))
+        now = time.time()
+        data = [batch_object(self.batch_clock.advance(b, now)) for b in rows[:limit]]
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": len(rows) > limit,
+            }
+        )
+
     # ---- routes ----------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
         return [
@@ -840,6 +924,10 @@ class Simulator:
                 "/v1/fine_tuning/jobs/{job_id}/checkpoints", self.job_checkpoints, methods=["GET"]
             ),
             Route("/v1/fine_tuning/jobs/{job_id}/{action}", self.job_action, methods=["POST"]),
+            Route("/v1/batches", self.create_batch, methods=["POST"]),
+            Route("/v1/batches", self.list_batches, methods=["GET"]),
+            Route("/v1/batches/{batch_id}", self.get_batch, methods=["GET"]),
+            Route("/v1/batches/{batch_id}/cancel", self.cancel_batch, methods=["POST"]),
         ]
 
 

@@ -275,3 +275,11 @@ def active_job_ids(store: SimStore) -> list[str]:
         "('validating_files', 'queued', 'running') ORDER BY seq"
     )
     return [r[0] for r in rows]
+
+
+def active_batch_ids(store: SimStore) -> list[str]:
+    rows = store.db.execute(
+        "SELECT id FROM batches WHERE json_extract(state, '$.status') IN "
+        "('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY seq"
+    )
+    return [r[0] for r in rows]
