@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -300,91 +299,67 @@ print(total)
 """
 
 
-def _tree_rss_kb(root: int) -> int:
-    """RSS of a process and all its descendants, from /proc (kB)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+def _tree_pss_kb(root: int, include_root: bool = True) -> int:
+    """Proportional set size of a process and its descendants (kB): pages shared after fork
+    count once, unlike adding up RSS."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-            with open(f"/proc/{entry}/statm") as fh:
-                pages = int(fh.read().split()[1])
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total = 0
+    todo = [root] if include_root else list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents[int(entry)] = ppid
-        rss[int(entry)] = pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    tree = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, ppid in parents.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    return sum(rss.get(pid, 0) for pid in tree)
+    return total
 
 
-_MEASURE = r"""
-import resource, subprocess, sys, time
-start = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stdout.write(f"{wall} {peak} {proc.returncode}\n")
-sys.stdout.write(proc.stdout.decode()[-2000:])
-"""
+def run_timed(cmd: list[str], env: dict[str, str]) -> dict:
+    """Wall time of one command, as a user would see it."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    return {"wall": wall, "rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> dict:
-    """Wall time, largest single process RSS and peak whole-tree RSS of one command."""
+_WRAP = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def run_memory(cmd: list[str], env: dict[str, str]) -> dict:
+    """Peak memory of one command (not timed: sampling /proc costs CPU).
+
+    `largest_mb`: the biggest single process of the command (getrusage in a fresh wrapper);
+    `tree_mb`: the whole process tree, workers included (PSS sampled every 50 ms)."""
     wrapper = subprocess.Popen(
-        [sys.executable, "-c", _MEASURE, *cmd], stdout=subprocess.PIPE, env=env, text=True
+        [sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.PIPE, text=True, env=env
     )
     peak_tree = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_tree
-        while not done.is_set():
-            peak_tree = max(peak_tree, _tree_rss_kb(wrapper.pid) - _WRAPPER_KB)
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = wrapper.communicate()
-    done.set()
-    sampler.join()
-    head, _, rest = out.partition("\n")
-    wall, peak, rc = head.split()
-    return {
-        "wall": float(wall),
-        "peak_mb": int(peak) / 1024,
-        "tree_mb": peak_tree / 1024,
-        "rc": int(rc),
-        "stdout": rest,
-    }
-
-
-_WRAPPER_KB = 0
-
-
-def _wrapper_baseline(env: dict[str, str]) -> int:
-    """RSS of the measuring wrapper itself (subtracted from tree samples)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import resource, subprocess, sys, time; time.sleep(0.5)"], env=env
-    )
-    time.sleep(0.3)
-    kb = _tree_rss_kb(proc.pid)
-    proc.wait()
-    return kb
+    while wrapper.poll() is None:
+        peak_tree = max(peak_tree, _tree_pss_kb(wrapper.pid, include_root=False))
+        time.sleep(0.05)
+    largest = int(wrapper.stdout.read().strip() or 0)
+    return {"largest_mb": largest / 1024, "tree_mb": peak_tree / 1024}
 
 
 def main() -> int:
-    global _WRAPPER_KB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=100_000)
     parser.add_argument(
@@ -393,11 +368,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     env = dict(os.environ)
     shared = ROOT.parent / "shared" / "tiktoken"
     if "TIKTOKEN_CACHE_DIR" not in env and shared.is_dir():
         env["TIKTOKEN_CACHE_DIR"] = str(shared)
-    _WRAPPER_KB = _wrapper_baseline(env)
 
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         big = Path(tmp) / "train.jsonl"
@@ -407,24 +382,29 @@ def main() -> int:
         generate(small, args.small)
         print(
             f"generated {args.examples:,} examples ({big.stat().st_size / 2**20:.1f} MB) and "
-            f"{args.small:,} ({small.stat().st_size / 2**20:.1f} MB) in {time.perf_counter() - t0:.1f}s",
+            f"{args.small:,} ({small.stat().st_size / 2**20:.1f} MB) "
+            f"in {time.perf_counter() - t0:.1f}s",
             file=sys.stderr,
         )
         cookbook = Path(tmp) / "cookbook.py"
         cookbook.write_text(COOKBOOK)
         floor = Path(tmp) / "floor.py"
         floor.write_text(FLOOR)
-        commands = {
-            "a": [
+
+        def workbench(path: Path) -> list[str]:
+            return [
                 sys.executable,
                 "-m",
                 "workbench",
                 "validate",
-                str(big),
+                str(path),
                 "--json",
                 "--model",
                 MODEL,
-            ],
+            ]
+
+        commands = {
+            "a": workbench(big),
             "b": [sys.executable, str(cookbook), str(big)],
             "c": [sys.executable, str(floor), str(big)],
         }
@@ -436,46 +416,47 @@ def main() -> int:
         runs: dict[str, list[dict]] = {k: [] for k in commands}
         for i in range(args.repeat):
             for key, cmd in commands.items():
-                result = run_measured(cmd, env)
-                if key == "a" and result["rc"] not in (0, 1):
-                    print(result["stdout"], file=sys.stderr)
-                    raise SystemExit(f"workbench validate failed (exit {result['rc']})")
+                result = run_timed(cmd, env)
+                if result["rc"] not in (0, 1):
+                    print(result["stderr"][-2000:], file=sys.stderr)
+                    raise SystemExit(f"{names[key]} failed (exit {result['rc']})")
                 runs[key].append(result)
             print(
                 f"round {i + 1}: " + "  ".join(f"{k}={runs[k][-1]['wall']:.2f}s" for k in commands),
                 file=sys.stderr,
             )
-        small_run = run_measured(
-            [sys.executable, "-m", "workbench", "validate", str(small), "--json", "--model", MODEL],
-            env,
-        )
+        memory = {key: run_memory(cmd, env) for key, cmd in commands.items()}
+        memory_small = run_memory(workbench(small), env)
 
     report = json.loads(runs["a"][0]["stdout"])
     print(
-        f"\n{args.examples:,} examples, {report['tokens']['total']:,} tokens; "
-        f"{args.repeat} rounds, {os.cpu_count()} CPUs\n"
+        f"\n{args.examples:,} examples, {report['tokens']['total']:,} tokens, "
+        f"{report['valid_examples']:,} valid; {args.repeat} rounds; {os.cpu_count()} CPUs; "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n"
     )
-    print(f"{'':38} {'best':>7} {'median':>7} {'largest proc':>13} {'whole tree':>11}")
+    print(f"{'':36} {'best':>7} {'median':>7} {'largest process':>16} {'whole tree (PSS)':>17}")
     for key in commands:
         walls = [r["wall"] for r in runs[key]]
+        shown = f"{memory[key]['largest_mb']:13.0f} MB"
         print(
-            f"{names[key]:38} {min(walls):6.2f}s {statistics.median(walls):6.2f}s "
-            f"{max(r['peak_mb'] for r in runs[key]):10.0f} MB {max(r['tree_mb'] for r in runs[key]):8.0f} MB"
+            f"{names[key]:36} {min(walls):6.2f}s {statistics.median(walls):6.2f}s "
+            f"{shown} {memory[key]['tree_mb']:14.0f} MB"
         )
     best = {k: min(r["wall"] for r in runs[k]) for k in commands}
     paired = [b["wall"] / a["wall"] for a, b in zip(runs["a"], runs["b"], strict=True)]
     print()
     print(
-        f"speed-up (b)/(a): best {best['b'] / best['a']:.2f}x, "
-        f"per round {', '.join(f'{x:.2f}x' for x in paired)}"
+        f"speed-up (b)/(a): best-of {best['b'] / best['a']:.2f}x; per round "
+        f"{', '.join(f'{x:.2f}x' for x in paired)}"
     )
     print(
-        f"floor ratio (c)/(a): {best['c'] / best['a']:.2f}x  ((b)/(c): {best['b'] / best['c']:.2f}x)"
+        f"against the floor (c)/(a): {best['c'] / best['a']:.2f}x   "
+        f"(cookbook over floor (b)/(c): {best['b'] / best['c']:.2f}x)"
     )
     print(
-        f"memory, (a) at {args.small:,} vs {args.examples:,} examples: largest process "
-        f"{small_run['peak_mb']:.0f} MB vs {max(r['peak_mb'] for r in runs['a']):.0f} MB, "
-        f"whole tree {small_run['tree_mb']:.0f} MB vs {max(r['tree_mb'] for r in runs['a']):.0f} MB"
+        f"memory of (a), {args.small:,} vs {args.examples:,} examples: largest process "
+        f"{memory_small['largest_mb']:.0f} MB vs {memory['a']['largest_mb']:.0f} MB, whole tree "
+        f"{memory_small['tree_mb']:.0f} MB vs {memory['a']['tree_mb']:.0f} MB"
     )
     return 0
 

@@ -291,3 +291,32 @@ def test_tokenizer_fallback_when_offline(tmp_path):
     assert report["valid_examples"] == 12 and report["errors"] == []
     assert [w["code"] for w in report["warnings"]] == ["token_estimate"]
     assert report["tokens"]["total"] > 0
+
+
+def test_from_a_thread_the_pool_starts_clean(tmp_path, monkeypatch):
+    """The TUI calls validate_file from a worker thread: forking then is unsafe, so the pool
+    spawns fresh workers, and the result is the same."""
+    import threading
+
+    monkeypatch.setattr(dataset_scan, "BLOCK_BYTES", 8192)
+    path, expected = big_messy_file(tmp_path / "big.jsonl", 600)
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(report=validate_file(path, workers=2)))
+    worker.start()
+    worker.join(120)
+    assert [(p.line, p.code) for p in box["report"].errors] == expected
+    assert box["report"].to_json() == validate_file(path, workers=1).to_json()
+
+
+def test_small_files_are_checked_in_this_process():
+    assert dataset_scan.auto_workers(100_000) == 1
+    assert dataset_scan.auto_workers(dataset_scan.POOL_MIN_BYTES) >= 1
+
+
+def test_a_gap_in_the_rules_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(dataset_scan, "token_counts", broken)
+    report = validate_file(write_lines(tmp_path / "t.jsonl", [example(i) for i in range(10)]))
+    assert [(p.line, p.code) for p in report.errors] == [(n, "unchecked") for n in range(1, 11)]

@@ -117,17 +117,22 @@ class LineChecker:
             )
             return
         findings = _Findings(line_no)
-        # the special-token scan walks every string: skip it when the raw line cannot hold one
         try:
+            # the special-token scan walks every string: skip it when the line cannot hold one
             check_example(obj, self.method, findings, scan_special=_may_hold_special(text))
+            if findings.items:
+                result.problems.extend(findings.items)
+                if any(p.severity == ERROR for p in findings.items):
+                    return
+            total, assistant = token_counts(obj, self.method, self.count, self.constants)
         except RecursionError:
             result.problems.append(Problem(line_no, "invalid_json", "JSON nested too deeply"))
             return
-        if findings.items:
-            result.problems.extend(findings.items)
-            if any(p.severity == ERROR for p in findings.items):
-                return
-        total, assistant = token_counts(obj, self.method, self.count, self.constants)
+        except Exception as exc:  # a gap in our rules must not end the scan or pass the line
+            result.problems.append(
+                Problem(line_no, "unchecked", f"could not check this line ({type(exc).__name__})")
+            )
+            return
         if total > self.limit:
             result.problems.append(
                 Problem(
