@@ -1,0 +1,466 @@
+"""The Training data pane driven as a user would: keys, the form, files, the simulator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from textual.widgets import Checkbox, Input, Select, TextArea
+
+from workbench.app import WorkbenchApp
+from workbench.config import load_config
+from workbench.store import examples as store
+from workbench.store.db import open_db
+from workbench.ui.pane import EmptyState
+from workbench.ui.training import NO_DATASETS, TrainingScreen
+from workbench.ui.training_editor import ExampleEditor, TurnEditor
+from workbench.ui.training_modals import ReportScreen
+from workbench.ui.training_table import MAX_PAGES, PAGE_ROWS, ExampleTable
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+MESSY = DATA / "training_messy.jsonl"
+
+
+def make_app(db_path) -> WorkbenchApp:
+    return WorkbenchApp(config=load_config(), db_path=db_path, start_pane="training")
+
+
+async def until(pilot, condition, tries: int = 100, step: float = 0.05) -> None:
+    """Poll a condition (bounded), letting the app run between tries."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(step)
+    assert condition(), "condition not reached"
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+
+
+def rendered_rows(table: ExampleTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+def count_widgets(screen) -> int:
+    """Widgets on the screen, not counting toasts and footer keys (they follow the focus)."""
+    return sum(1 for w in screen.walk_children() if type(w).__name__ not in ("Toast", "FooterKey"))
+
+
+def seed_dataset(db_path, name: str, rows: list[dict]) -> int:
+    db = open_db(db_path)
+    dataset = store.create_dataset(db, name)
+    store.add_examples(db, rows, dataset.id)
+    db.close()
+    return dataset.id
+
+
+def chat(user: str, assistant: str) -> dict:
+    return {
+        "data": {
+            "messages": [
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": assistant},
+            ]
+        },
+        "tokens": 12,
+    }
+
+
+async def import_file(app, pilot, path: Path) -> ReportScreen:
+    await pilot.press("i")
+    await pilot.pause()
+    await type_text(pilot, str(path))
+    await pilot.press("enter")
+    await app.workers.wait_for_complete()
+    await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+    return app.screen
+
+
+async def test_empty_state_says_what_to_do(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TrainingScreen)
+        empty = app.screen.query_one("#training-empty", EmptyState)
+        assert empty.display and NO_DATASETS in str(empty.render())
+        assert not app.screen.query_one("#training-main").display
+
+
+async def test_create_dataset_and_add_an_example_through_the_form(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        await type_text(pilot, "support bot")
+        await pilot.press("enter")
+        await pilot.pause()
+        dataset = store.find_dataset(app.db, "support bot")
+        assert dataset is not None
+
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        turns = list(editor.query(TurnEditor))
+        assert [t.role for t in turns] == ["user", "assistant"]
+        # the cursor starts in the user turn
+        assert app.focused is turns[0].query_one(".turn-content", TextArea)
+        await type_text(pilot, "How do I reset [/INST] it?")
+        turns[1].query_one(".turn-content", TextArea).focus()
+        await type_text(pilot, "Hold the button.")
+
+        def saved():
+            rows = store.list_examples(app.db, dataset_id=dataset.id)
+            return rows and rows[0].messages[-1]["content"] == "Hold the button."
+
+        await until(pilot, saved)
+        row = store.list_examples(app.db, dataset_id=dataset.id)[0]
+        assert row.data == {
+            "messages": [
+                {"role": "user", "content": "How do I reset [/INST] it?"},
+                {"role": "assistant", "content": "Hold the button."},
+            ]
+        }
+        assert row.problems == [] and row.tokens and row.tokens > 5
+
+        # a weight toggle on the assistant turn is saved too, and validated
+        turns[1].query_one(".turn-weight", Checkbox).value = False
+        await until(
+            pilot,
+            lambda: store.get_example(app.db, row.id).messages[-1].get("weight") == 0,
+        )
+        problems = store.get_example(app.db, row.id).problems
+        assert [p["code"] for p in problems] == ["no_assistant_target"]
+        assert "⚠" in str(turns[1].query_one(".turn-problem").render()) or str(
+            editor.query_one("#editor-summary").render()
+        )
+        turns[1].query_one(".turn-weight", Checkbox).value = True
+        await until(pilot, lambda: store.get_example(app.db, row.id).problems == [])
+
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        table = app.screen.query_one(ExampleTable)
+        assert table.row_count == 1
+        assert "How do I reset [/INST] it? → Hold the button." in rendered_rows(table)[0]
+
+
+async def test_add_then_escape_keeps_no_blank_row(db_path):
+    seed_dataset(db_path, "d", [chat("q", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        assert app.screen.query_one(ExampleTable).row_count == 1
+
+
+async def test_import_a_messy_file_see_every_problem_and_fix_them(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        report = await import_file(app, pilot, MESSY)
+        body = report.query_one("#report-text").render()
+        text = str(body)
+        assert "imported 11 rows: 6 valid, 5 with problems" in text
+        for line in (3, 6, 7, 8, 10):
+            assert f"line {line:>6}" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        dataset = store.find_dataset(app.db, "training_messy")
+        assert dataset is not None
+        table = screen.query_one(ExampleTable)
+        assert table.row_count == 11
+
+        # only the rows with problems, each marked and with its line number
+        screen.query_one("#problems-only", Checkbox).value = True
+        await until(pilot, lambda: table.row_count == 5)
+        rows = rendered_rows(table)[:5]
+        assert [int(r.split()[1]) for r in rows] == [3, 6, 7, 8, 10]
+        assert all(r.startswith("⚠") for r in rows)
+
+        # fix line 7 (an unknown role) in the form
+        table.focus()
+        await pilot.press("down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        assert editor.example.source_line == 7
+        first = editor.query(TurnEditor).first()
+        assert first.query_one(".turn-problem").display
+        first.query_one(".turn-role", Select).value = "user"
+        row_id = editor.example_id
+        await until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await until(pilot, lambda: table.row_count == 4)
+
+        # fix line 3 (broken JSON) in the raw JSON tab
+        table.cursor = 0
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        assert editor.example.source_line == 3 and editor.example.data is None
+        raw = editor.query_one("#raw", TextArea)
+        raw.focus()
+        raw.move_cursor(raw.document.end)
+        await type_text(pilot, "}")
+        row_id = editor.example_id
+        await until(pilot, lambda: store.get_example(app.db, row_id).data is not None)
+        fixed = store.get_example(app.db, row_id)
+        assert fixed.raw is None and fixed.problems == [] and fixed.tokens
+        assert fixed.messages[0]["content"] == "Missing brace"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await until(pilot, lambda: table.row_count == 3)
+
+
+async def test_split_and_export_byte_exact(db_path, tmp_path):
+    rows = [chat(f"question {i} [/INST]", f"answer {i}") for i in range(20)]
+    dataset_id = seed_dataset(db_path, "qa", rows)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        percent = app.screen.query_one("#percent", Input)
+        percent.value = "25"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert store.count_examples(app.db, dataset_id=dataset_id, split="validation") == 5
+        assert store.count_examples(app.db, dataset_id=dataset_id, split="train") == 15
+
+        target = tmp_path / "out" / "train.jsonl"
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await until(pilot, target.exists)
+        expected = b"".join(
+            json.dumps(e.data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for e in store.list_examples(app.db, dataset_id=dataset_id, split="train")
+        )
+        assert target.read_bytes() == expected
+        versions = store.list_versions(app.db, dataset_id)
+        assert versions[0].sha256 == hashlib.sha256(expected).hexdigest()
+        assert versions[0].examples == 15
+
+
+async def test_export_with_problems_asks_first(db_path, tmp_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await import_file(app, pilot, MESSY)
+        await pilot.press("escape")
+        await pilot.pause()
+        target = tmp_path / "valid.jsonl"
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        # a confirmation names how many rows would be left out
+        assert "5 train rows still have problems" in str(
+            app.screen.query_one(".dialog-message").render()
+        )
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await until(pilot, target.exists)
+        assert len(target.read_text(encoding="utf-8").splitlines()) == 6
+
+
+async def test_validate_the_whole_dataset_shows_the_report(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await import_file(app, pilot, MESSY)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        text = str(app.screen.query_one("#report-text").render())
+        assert "examples        11 (6 valid)" in text
+        assert "estimated cost" in text and "epochs" in text
+        assert "line 3" in text and "invalid_json" in text
+        assert (
+            "fewer than" in text.lower() or "10" in text
+        )  # too few examples is a whole-file finding
+
+
+async def test_delete_undo_and_promote(db_path):
+    dataset_id = seed_dataset(db_path, "d", [chat(f"q{i}", f"a{i}") for i in range(3)])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        table.focus()
+        first = table.current_id
+        await pilot.press("d")
+        await pilot.pause()
+        assert table.row_count == 2
+        assert store.get_example(app.db, first).deleted_at is not None
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert table.row_count == 3 and store.get_example(app.db, first).deleted_at is None
+
+        await pilot.press("p")
+        await pilot.pause()
+        promoted = store.get_example(app.db, first)
+        assert promoted.split == "few-shot" and promoted.dataset_id is None
+        assert table.row_count == 2
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        back = store.get_example(app.db, first)
+        assert back.dataset_id == dataset_id and back.split == "train"
+
+
+async def test_delete_dataset_asks_first(db_path):
+    seed_dataset(db_path, "keep", [chat("q", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#datasets").focus()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert store.find_dataset(app.db, "keep") is not None
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert store.find_dataset(app.db, "keep") is None
+        assert app.screen.query_one("#training-empty").display
+
+
+async def test_bracketed_text_renders_literally(db_path):
+    seed_dataset(
+        db_path,
+        "brackets",
+        [chat("[INST] hi [/INST]", "[bold]not bold[/bold] [red]x[/]"), {"raw": "[/INST] {oops"}],
+    )
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        rows = rendered_rows(table)
+        assert "[INST] hi [/INST] → [bold]not bold[/bold] [red]x[/]" in rows[0]
+        assert "[/INST] {oops" in rows[1]
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        content = app.screen.query(TurnEditor).last().query_one(".turn-content", TextArea)
+        assert content.text == "[bold]not bold[/bold] [red]x[/]"
+
+
+async def test_a_100k_row_dataset_opens_and_scrolls_without_100k_widgets(db_path):
+    db = open_db(db_path)
+    dataset = store.create_dataset(db, "big")
+    store.add_examples(
+        db,
+        (
+            {"data": {"messages": [{"role": "user", "content": f"q{i}"}]}, "tokens": i % 97}
+            for i in range(100_000)
+        ),
+        dataset.id,
+    )
+    db.close()
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        assert table.row_count == 100_000
+        widgets = count_widgets(app.screen)
+        table.focus()
+        await pilot.press("pagedown", "pagedown", "end")
+        await pilot.pause()
+        assert table.cursor == 99_999
+        assert rendered_rows(table)[-1].split()[0] == "new"
+        await pilot.press("home")
+        await pilot.pause()
+        # sort by tokens (most first) over all 100k rows
+        await pilot.press("o", "o")
+        await pilot.pause()
+        assert app.screen.order == "-tokens"
+        assert table.current.id == 1  # the cursor stays on the row it was on
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.current.tokens == 96
+        # one table widget, a bounded number of rows in memory, no widget per row
+        assert count_widgets(app.screen) == widgets
+        assert widgets < 100
+        assert table.rows_held <= PAGE_ROWS * MAX_PAGES
+        assert table.pages_loaded < 20
+
+
+async def test_palette_offers_the_pane_actions(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for action in (
+            "new dataset",
+            "import file",
+            "export JSONL",
+            "validate dataset",
+            "split train/validation",
+            "upload to provider",
+            "promote row to few-shot",
+        ):
+            assert f"Training: {action}" in titles
+
+
+async def test_upload_to_the_simulator_records_the_file_once(db_path, sim, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    dataset_id = seed_dataset(db_path, "upload-me", [chat(f"q{i}", f"a{i}") for i in range(12)])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        versions = store.list_versions(app.db, dataset_id)
+        assert len(versions) == 1
+        file_id = store.uploaded_file_id(app.db, versions[0].id, sim.base_url)
+        assert file_id
+        remote = sim.client().files.retrieve(file_id)
+        assert remote.purpose == "fine-tune" and remote.bytes == versions[0].bytes
+        content = sim.client().files.content(file_id).read()
+        assert hashlib.sha256(content).hexdigest() == versions[0].sha256
+        assert any(file_id in line for line in app.screen.last_upload)
+
+        # same content again: no second upload
+        await pilot.press("u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "already uploaded" in app.screen.last_upload[0]
+        count = app.db.execute("select count(*) from dataset_uploads").fetchone()[0]
+        assert count == 1
+
+
+async def test_upload_errors_are_explained_in_words(db_path, sim, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    seed_dataset(db_path, "nope", [chat(f"q{i}", f"a{i}") for i in range(12)])
+    app = make_app(db_path)
+    messages: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        monkeypatch.setattr(app, "notify", lambda message, **kw: messages.append(str(message)))
+        sim.fault("500", count=5, path="/v1/files")
+        try:
+            await pilot.press("u")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        finally:
+            sim.clear_faults()
+    assert any(
+        m.startswith("upload failed: the provider") and "Traceback" not in m for m in messages
+    )

@@ -1,0 +1,501 @@
+"""The example editor: a form (one block per turn) and the raw JSON, validated as you type.
+
+Every change is checked by the validator after a short pause and written to the store at once
+(`store.examples.update_example`), with its token count and problems cached on the row. A line that
+is not JSON yet is saved as raw text, so nothing typed is ever lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+
+from workbench.core.dataset import Problem
+from workbench.core.dataset_io import check_example, dumps_line, parse_line, problems_to_dicts
+from workbench.store import examples as store
+
+ROLES = ("system", "user", "assistant", "tool")
+DEBOUNCE_SECONDS = 0.35
+_TURN_REF = re.compile(r"`(?:input\.)?messages\[(\d+)\]")
+
+
+def problems_text(problems: list[Problem] | list[dict[str, Any]]) -> Text:
+    """Problems as plain lines, errors red and warnings yellow (the messages are data, not markup)."""
+    text = Text()
+    for i, problem in enumerate(problems):
+        severity = problem.severity if isinstance(problem, Problem) else problem.get("severity")
+        message = problem.message if isinstance(problem, Problem) else problem.get("message", "")
+        if i:
+            text.append("\n")
+        text.append(
+            ("⚠ " if severity == "error" else "! ") + message,
+            style="red" if severity == "error" else "yellow",
+        )
+    return text
+
+
+class TurnEditor(Vertical):
+    """One message: role, content, and (assistant) the training weight and tool calls."""
+
+    class Changed(Message):
+        """Something in this turn changed."""
+
+    class RemoveRequested(Message):
+        def __init__(self, turn: TurnEditor) -> None:
+            super().__init__()
+            self.turn = turn
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(classes="turn")
+        self.original = dict(message)
+        role = message.get("role")
+        self._role = role if isinstance(role, str) else "user"
+        content = message.get("content")
+        self._content_is_json = content is not None and not isinstance(content, str)
+        self._content = (
+            content
+            if isinstance(content, str)
+            else ("" if content is None else json.dumps(content, ensure_ascii=False, indent=1))
+        )
+
+    def compose(self) -> ComposeResult:
+        roles = list(ROLES) if self._role in ROLES else [*ROLES, self._role]
+        with Horizontal(classes="turn-bar"):
+            yield Select(
+                [(r, r) for r in roles],
+                value=self._role,
+                allow_blank=False,
+                compact=True,
+                classes="turn-role",
+            )
+            yield Checkbox(
+                "train on this reply",
+                self.original.get("weight", 1) != 0,
+                compact=True,
+                classes="turn-weight",
+                tooltip="weight 1 (trained) or 0 (context only)",
+            )
+            yield Input(
+                str(self.original.get("tool_call_id", "")),
+                placeholder="tool_call_id",
+                compact=True,
+                classes="turn-tool-call-id",
+            )
+            yield Button("✕ remove turn", compact=True, classes="turn-remove")
+        label = "content (JSON parts)" if self._content_is_json else ""
+        yield TextArea(
+            self._content,
+            soft_wrap=True,
+            compact=True,
+            classes="turn-content",
+            placeholder=label or f"{self._role} message",
+        )
+        calls = self.original.get("tool_calls")
+        yield TextArea(
+            json.dumps(calls, ensure_ascii=False, indent=1) if calls is not None else "",
+            compact=True,
+            classes="turn-tool-calls",
+            placeholder='tool_calls as JSON: [{"id": …, "type": "function", "function": {…}}]',
+        )
+        yield Static("", classes="turn-problem", markup=False)
+
+    def on_mount(self) -> None:
+        self._show_role_fields(self._role)
+
+    @property
+    def role(self) -> str:
+        value = self.query_one(".turn-role", Select).value
+        return value if isinstance(value, str) else self._role
+
+    def _show_role_fields(self, role: str) -> None:
+        self.query_one(".turn-weight").display = role == "assistant"
+        self.query_one(".turn-tool-calls").display = role == "assistant"
+        self.query_one(".turn-tool-call-id").display = role == "tool"
+        self.set_class(role == "assistant", "-assistant")
+
+    @on(Select.Changed, ".turn-role")
+    def _role_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._show_role_fields(self.role)
+        self.post_message(self.Changed())
+
+    @on(TextArea.Changed)
+    @on(Checkbox.Changed)
+    @on(Input.Changed)
+    def _changed(self, event: Message) -> None:
+        event.stop()
+        self.post_message(self.Changed())
+
+    @on(Button.Pressed, ".turn-remove")
+    def _remove(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.RemoveRequested(self))
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        widget = self.query_one(".turn-problem", Static)
+        widget.update(problems_text(problems))
+        widget.display = bool(problems)
+        self.set_class(any(p.severity == "error" for p in problems), "-error")
+
+    def to_message(self) -> tuple[dict[str, Any], list[str]]:
+        """The message this turn now says, plus field errors the validator cannot see (bad JSON)."""
+        errors: list[str] = []
+        message = dict(self.original)
+        role = self.role
+        message["role"] = role
+        text = self.query_one(".turn-content", TextArea).text
+        if self._content_is_json:
+            try:
+                message["content"] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                errors.append(f"content: not valid JSON at line {exc.lineno}: {exc.msg}")
+                message["content"] = text
+        elif text == "" and self.original.get("content", "") is None:
+            message["content"] = None
+        else:
+            message["content"] = text
+        if role == "assistant":
+            trained = self.query_one(".turn-weight", Checkbox).value
+            if not trained:
+                message["weight"] = 0
+            elif self.original.get("weight", 1) == 0 or "weight" in self.original:
+                message["weight"] = 1
+            calls_text = self.query_one(".turn-tool-calls", TextArea).text.strip()
+            if calls_text:
+                try:
+                    message["tool_calls"] = json.loads(calls_text)
+                except json.JSONDecodeError as exc:
+                    errors.append(f"tool_calls: not valid JSON at line {exc.lineno}: {exc.msg}")
+            else:
+                message.pop("tool_calls", None)
+        else:
+            for key in ("weight", "tool_calls"):
+                if key not in self.original:
+                    message.pop(key, None)
+        if role == "tool":
+            message["tool_call_id"] = self.query_one(".turn-tool-call-id", Input).value
+        elif "tool_call_id" not in self.original:
+            message.pop("tool_call_id", None)
+        return message, errors
+
+
+def _form_fits(data: Any) -> bool:
+    """The form edits chat examples; anything else (DPO, broken rows) is edited as raw JSON."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("messages"), list)
+        and all(isinstance(m, dict) for m in data["messages"])
+    )
+
+
+class ExampleEditor(Screen):
+    """Edit one example; closes back to the table. Changes are saved as they are made."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back to table", id="editor-close"),
+        Binding("ctrl+n", "add_turn", "Add turn", id="editor-add-turn"),
+        Binding("ctrl+r", "toggle_raw", "Form/raw JSON", id="editor-toggle-raw"),
+    ]
+
+    def __init__(
+        self,
+        db: Any,
+        example_id: int,
+        *,
+        method: str = "supervised",
+        model: str | None = None,
+        tokenizer: Any = None,
+        new: bool = False,
+    ) -> None:
+        super().__init__()
+        self.app_db = db
+        self.example_id = example_id
+        self.method = method
+        self.model = model
+        self.tokenizer = tokenizer
+        self.new = new
+        self.edited = False
+        example = store.get_example(self.app_db, example_id)
+        self.example = example
+        self.data: Any = example.data
+        self.raw_text = (
+            dumps_line(example.data) if example.data is not None else (example.raw or "")
+        )
+        self._timer: Timer | None = None
+        self._form_stale = False
+        self._raw_stale = False
+        self._source: str = "form"  # which tab the pending change came from
+
+    def compose(self) -> ComposeResult:
+        where = f"line {self.example.source_line}" if self.example.source_line else "added by hand"
+        yield Static(
+            Text(f"Example #{self.example_id} · {where} · {self.example.split}"), id="editor-title"
+        )
+        yield Static("", id="editor-summary", markup=False)
+        with TabbedContent(
+            id="editor-tabs", initial="form-tab" if _form_fits(self.data) else "raw-tab"
+        ):
+            with TabPane("Form", id="form-tab"), VerticalScroll(id="turns"):
+                yield Static(
+                    Text("This row is not a chat example yet: fix it in the Raw JSON tab."),
+                    id="form-unavailable",
+                )
+                if _form_fits(self.data):
+                    for message in self.data["messages"]:
+                        yield TurnEditor(message)
+                with Horizontal(id="form-actions"):
+                    yield Button("+ add turn", id="add-turn", compact=True)
+                yield Label("tools (JSON list, optional)", id="tools-label")
+                yield TextArea(
+                    self._tools_text(),
+                    id="tools",
+                    compact=True,
+                    placeholder='[{"type": "function", "function": {"name": …}}]',
+                )
+                yield Static("", id="tools-problem", markup=False)
+            with TabPane("Raw JSON", id="raw-tab"):
+                yield TextArea(self._pretty_raw(), id="raw", soft_wrap=True)
+                yield Static("", id="raw-problem", markup=False)
+        yield Footer()
+
+    def _tools_text(self) -> str:
+        if isinstance(self.data, dict) and "tools" in self.data:
+            return json.dumps(self.data["tools"], ensure_ascii=False, indent=1)
+        return ""
+
+    def _pretty_raw(self) -> str:
+        if self.data is not None:
+            return json.dumps(self.data, ensure_ascii=False, indent=2)
+        return self.raw_text
+
+    def on_mount(self) -> None:
+        self._show_form_state()
+        self._show_problems(self._current_problems(), self.example.tokens)
+        if _form_fits(self.data):
+            turns = self.query(TurnEditor)
+            target = next((t for t in turns if t.role == "user"), None) or turns.first()
+            target.query_one(".turn-content", TextArea).focus()
+        else:
+            self.query_one("#raw", TextArea).focus()
+
+    def _current_problems(self) -> list[Problem]:
+        line = self.example.source_line or 0
+        return [
+            Problem(line, p.get("code", ""), p.get("message", ""), p.get("severity", "error"))
+            for p in self.example.problems
+        ]
+
+    def _show_form_state(self) -> None:
+        fits = _form_fits(self.data)
+        self.query_one("#form-unavailable").display = not fits
+        for selector in ("#form-actions", "#tools-label", "#tools", "#tools-problem"):
+            self.query_one(selector).display = fits
+
+    # --- edits --------------------------------------------------------------------------------
+
+    def _schedule(self, source: str) -> None:
+        self._source = source
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self.save_now)
+
+    @on(TurnEditor.Changed)
+    def _turn_changed(self) -> None:
+        self._schedule("form")
+
+    @on(TextArea.Changed, "#tools")
+    def _tools_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._schedule("form")
+
+    @on(TextArea.Changed, "#raw")
+    def _raw_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self.query_one("#editor-tabs", TabbedContent).active == "raw-tab":
+            self._schedule("raw")
+
+    @on(TurnEditor.RemoveRequested)
+    async def _remove_turn(self, event: TurnEditor.RemoveRequested) -> None:
+        await event.turn.remove()
+        self._schedule("form")
+
+    @on(Button.Pressed, "#add-turn")
+    async def action_add_turn(self) -> None:
+        if not _form_fits(self.data):
+            self.notify("fix the row in the Raw JSON tab first", severity="warning")
+            return
+        turns = list(self.query(TurnEditor))
+        role = "assistant" if turns and turns[-1].role == "user" else "user"
+        turn = TurnEditor({"role": role, "content": ""})
+        await self.query_one("#turns").mount(turn, before="#form-actions")
+        turn.query_one(".turn-content", TextArea).focus()
+        turn.scroll_visible()
+        self._schedule("form")
+
+    def action_toggle_raw(self) -> None:
+        tabs = self.query_one("#editor-tabs", TabbedContent)
+        tabs.active = "form-tab" if tabs.active == "raw-tab" else "raw-tab"
+
+    @on(TabbedContent.TabActivated)
+    async def _tab_switched(self, event: TabbedContent.TabActivated) -> None:
+        self.save_now()
+        if event.pane.id == "raw-tab" and self._raw_stale:
+            self.query_one("#raw", TextArea).text = self._pretty_raw()
+            self._raw_stale = False
+        elif event.pane.id == "form-tab" and self._form_stale:
+            await self._rebuild_form()
+
+    async def _rebuild_form(self) -> None:
+        self._form_stale = False
+        await self.query(TurnEditor).remove()
+        self._show_form_state()
+        if _form_fits(self.data):
+            turns = [TurnEditor(m) for m in self.data["messages"]]
+            await self.query_one("#turns").mount_all(turns, before="#form-actions")
+            self.query_one("#tools", TextArea).text = self._tools_text()
+
+    def _data_from_form(self) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+        data = dict(self.data) if isinstance(self.data, dict) else {}
+        errors: list[tuple[int, str]] = []
+        messages = []
+        for i, turn in enumerate(self.query(TurnEditor)):
+            message, turn_errors = turn.to_message()
+            messages.append(message)
+            errors.extend((i, e) for e in turn_errors)
+        data["messages"] = messages
+        tools_text = self.query_one("#tools", TextArea).text.strip()
+        if tools_text:
+            try:
+                data["tools"] = json.loads(tools_text)
+            except json.JSONDecodeError as exc:
+                errors.append((-1, f"tools: not valid JSON at line {exc.lineno}: {exc.msg}"))
+        else:
+            data.pop("tools", None)
+        # keep the key order the row had: messages first as written, other keys where they were
+        return data, errors
+
+    def save_now(self) -> None:
+        """Validate what is on screen and write it to the store (also called on close)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        line = self.example.source_line or 0
+        db = self.app_db
+        field_errors: list[tuple[int, str]] = []
+        if self._source == "raw":
+            text = self.query_one("#raw", TextArea).text
+            parsed = parse_line(text.encode("utf-8"), line, method=self.method, model=self.model)
+            if parsed.data is None:
+                if text == self.raw_text and self.data is None:
+                    return
+                self.data, self.raw_text = None, text
+                problems = [Problem(line, p.code, p.message, p.severity) for p in parsed.problems]
+                store.update_example(
+                    db,
+                    self.example_id,
+                    data=None,
+                    raw=text,
+                    tokens=None,
+                    problems=problems_to_dicts(problems),
+                )
+                self.edited = True
+                self._form_stale = True
+                self._show_problems(problems, None)
+                return
+            new_data: Any = parsed.data
+            self._form_stale = True
+        else:
+            if not _form_fits(self.data):
+                return
+            new_data, field_errors = self._data_from_form()
+            self._raw_stale = True
+        if new_data == self.data and not field_errors:
+            return
+        self.data = new_data
+        self.raw_text = dumps_line(new_data)
+        check = check_example(
+            new_data, self.tokenizer, method=self.method, model=self.model, line=line
+        )
+        problems = [Problem(line, "invalid_json", msg) for _, msg in field_errors]
+        problems += check.problems
+        store.update_example(
+            db,
+            self.example_id,
+            data=new_data,
+            tokens=check.tokens,
+            problems=problems_to_dicts(problems),
+        )
+        self.edited = True
+        self._show_problems(problems, check.tokens, field_errors)
+
+    def _show_problems(
+        self,
+        problems: list[Problem],
+        tokens: int | None,
+        field_errors: list[tuple[int, str]] | None = None,
+    ) -> None:
+        errors = sum(p.severity == "error" for p in problems)
+        warnings = len(problems) - errors
+        summary = Text()
+        summary.append(f"{tokens:,} tokens" if tokens is not None else "tokens: –", style="cyan")
+        summary.append("  ")
+        if errors:
+            summary.append(f"⚠ {errors} problem{'s' * (errors != 1)}", style="bold red")
+        elif warnings:
+            summary.append(f"! {warnings} warning{'s' * (warnings != 1)}", style="yellow")
+        else:
+            summary.append("✓ valid", style="green")
+        summary.append("  saved", style="dim")
+        self.query_one("#editor-summary", Static).update(summary)
+
+        per_turn: dict[int, list[Problem]] = {}
+        general: list[Problem] = []
+        for problem in problems:
+            match = _TURN_REF.search(problem.message)
+            if match:
+                per_turn.setdefault(int(match.group(1)), []).append(problem)
+            else:
+                general.append(problem)
+        for index, message in field_errors or []:
+            if index >= 0:
+                per_turn.setdefault(index, []).append(Problem(0, "invalid_json", message))
+        for i, turn in enumerate(self.query(TurnEditor)):
+            turn.show_problems(per_turn.get(i, []))
+        tools_problem = self.query_one("#tools-problem", Static)
+        tools_problems = [p for p in general if "tools" in p.message]
+        tools_problem.update(problems_text(tools_problems))
+        tools_problem.display = bool(tools_problems)
+        raw_problem = self.query_one("#raw-problem", Static)
+        raw_problem.update(problems_text(problems))
+        raw_problem.display = bool(problems)
+        top = [p for p in general if p not in tools_problems]
+        if top:
+            summary.append("\n")
+            summary.append_text(problems_text(top))
+            self.query_one("#editor-summary", Static).update(summary)
+
+    def action_close(self) -> None:
+        self.save_now()
+        self.dismiss(self.edited)
