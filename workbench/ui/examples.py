@@ -69,6 +69,7 @@ class ExamplesScreen(PaneScreen):
         self.undo_stack: list[int] = []
         self.last_report: ImportReport | None = None
         self._reload_timer = None
+        self._known_tags: set[str] = set()
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -84,7 +85,12 @@ class ExamplesScreen(PaneScreen):
             )
             yield Input("3", type="integer", id="selection-k", compact=True, tooltip="k examples")
             yield Select([], prompt="tag", id="selection-tag", compact=True)
-            yield Static("", id="selection-total", markup=False)
+            total = Static("", id="selection-total", markup=False)
+            total.tooltip = (
+                "Tokens the chosen examples add to the prompt (their user/assistant messages, "
+                "counted with the profile's default model tokenizer)"
+            )
+            yield total
         with Container(id="examples-main"):
             with Vertical(id="examples-listing"):
                 yield Static("", id="examples-header", markup=False)
@@ -173,6 +179,7 @@ class ExamplesScreen(PaneScreen):
 
     def refresh_tags(self) -> None:
         tags = store.all_tags(self.app.db)
+        self._known_tags = set(tags)
         options = [(Text(t), t) for t in tags]
         for select_id, current in (
             ("#examples-tag", self.tag_filter),
@@ -371,7 +378,8 @@ class ExamplesScreen(PaneScreen):
     # --- editing ----------------------------------------------------------------------------
 
     def _saved(self, example: store.Example) -> None:
-        self.refresh_tags()
+        if not set(example.tags) <= self._known_tags:
+            self.refresh_tags()
         self.reload(keep_id=example.id)
 
     def action_add(self) -> None:
