@@ -151,7 +151,8 @@ def test_problems_in_the_validation_file_are_labelled(tmp_path):
     val = write_lines(tmp_path / "val.jsonl", [example(100), "{oops"])
     report = validate_file(train, validation_path=val)
     assert [(p.line, p.code) for p in report.errors] == [(2, "invalid_json")]
-    assert report.errors[0].message.startswith("in the validation file:")
+    assert report.errors[0].message.startswith(dataset.VALIDATION_PREFIX)
+    assert dataset.VALIDATION_PREFIX == "validation file: "  # the Training pane maps rows by it
 
 
 def test_a_file_over_512_mb_is_reported_without_reading_it(tmp_path):

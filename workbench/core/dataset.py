@@ -27,6 +27,7 @@ from workbench.core.tokens import Tokenizer, base_model_of, get_tokenizer
 
 __all__ = [
     "ERROR",
+    "VALIDATION_PREFIX",
     "WARNING",
     "Problem",
     "TokenStats",
@@ -63,6 +64,9 @@ _LIMITS: tuple[tuple[str, int], ...] = (
     ("gpt-4-0613", 8_192),
 )
 DEFAULT_LIMIT = 65_536
+
+# Problems found in the validation file carry their line there and start with this.
+VALIDATION_PREFIX = "validation file: "
 
 DPO_BILLING_NOTE = (
     "DPO billing is undocumented: tokens count the prompt plus both outputs (an estimate)"
@@ -231,7 +235,9 @@ def validate_file(
     """Validate a training file (and optionally its validation file) without loading it whole.
 
     Raises OSError when a file cannot be read at all (missing, a directory, no permission);
-    everything wrong inside a file is a Problem in the report. `progress(done, total)` is called
+    everything wrong inside a file is a Problem in the report. Problems of the validation file
+    have its line numbers and messages starting with VALIDATION_PREFIX; a training line that is
+    also in the validation file is a `duplicate_in_validation` warning on the training line. `progress(done, total)` is called
     with bytes as the scan goes. `workers`: processes to use (None = automatic, 1 = this one).
     """
     from workbench.core import dataset_scan

@@ -308,7 +308,7 @@ def scan(
             for block in _results(validation_path, checker, pool_size(val_size), ticker(0)):
                 report.validation_examples += block.examples
                 for p in block.problems:
-                    message = f"in the validation file: {p.message}"
+                    message = f"{ds.VALIDATION_PREFIX}{p.message}"
                     val_problems.append(Problem(p.line, p.code, message, p.severity))
                 for line_no, h in zip(block.hash_lines, block.hashes, strict=True):
                     seen.setdefault(h, line_no)
