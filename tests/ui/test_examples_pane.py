@@ -465,3 +465,45 @@ async def test_rows_promoted_elsewhere_show_up_when_returning(db_path):
         await pilot.pause()
         assert listed_ids(screen) == [row.id]
         assert not screen.query_one("#examples-empty").display
+
+
+async def test_import_path_completes_file_names(tmp_path):
+    from workbench.ui.examples_dialogs import PathSuggester
+
+    (tmp_path / "support_examples.jsonl").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    suggester = PathSuggester()
+    assert await suggester.get_suggestion(f"{tmp_path}/supp") == (
+        f"{tmp_path}/support_examples.jsonl"
+    )
+    assert await suggester.get_suggestion(f"{tmp_path}/da") == f"{tmp_path}/data/"
+    assert await suggester.get_suggestion(f"{tmp_path}/nothing-like-this") is None
+
+
+async def test_duplicate_and_filter_by_split_and_tag(db_path):
+    ids = seed(
+        db_path,
+        (pair("a", "A"), "few-shot", ["x"]),
+        (pair("b", "B"), "test", ["x"]),
+        (pair("c", "C"), "few-shot", ["y"]),
+    )
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        await move_to(pilot, screen, ids[0])
+        await pilot.press("c")
+        await pilot.pause()
+        copy = screen.example_list.highlighted
+        assert copy.id not in ids
+        assert (copy.data, copy.tags, copy.split) == (pair("a", "A"), ["x"], "few-shot")
+
+        screen.query_one("#examples-split", Select).value = "test"
+        await pilot.pause()
+        assert listed_ids(screen) == [ids[1]]
+        screen.query_one("#examples-split", Select).clear()
+        screen.query_one("#examples-tag", Select).value = "x"
+        await pilot.pause()
+        assert listed_ids(screen) == [ids[0], ids[1], copy.id]
+        screen.query_one("#examples-split", Select).value = "few-shot"
+        await pilot.pause()
+        assert listed_ids(screen) == [ids[0], copy.id]
