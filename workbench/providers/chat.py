@@ -122,6 +122,7 @@ async def stream_chat(
     """Yield the answer's text pieces, then its usage. Raises ChatFailed on any failure."""
     finish_reason: str | None = None
     usage_seen = False
+    started = False  # a chunk arrived: a failure from here on is a dropped stream
     try:
         stream = await client.chat.completions.create(
             model=model,
@@ -131,6 +132,7 @@ async def stream_chat(
             **request_params(params or {}, profile),
         )
         async for chunk in stream:
+            started = True
             for choice in chunk.choices or ():
                 text = getattr(choice.delta, "content", None) if choice.delta else None
                 if text:
@@ -154,15 +156,19 @@ async def stream_chat(
     except ChatFailed:
         raise
     except StreamDropped as exc:
-        raise ChatFailed(
-            ProviderProblem(
-                "dropped",
-                "the answer stream stopped before the model finished "
-                "(connection dropped); the text so far is kept",
-            )
-        ) from exc
+        raise ChatFailed(_dropped()) from exc
     except Exception as exc:
-        raise ChatFailed(explain_error(exc, profile)) from exc
+        problem = explain_error(exc, profile)
+        if started and problem.kind in ("connection", "timeout"):
+            problem = _dropped(problem.kind)
+        raise ChatFailed(problem) from exc
+
+
+def _dropped(cause: str = "connection") -> ProviderProblem:
+    why = "timed out" if cause == "timeout" else "connection dropped"
+    return ProviderProblem(
+        "dropped", f"the answer stream stopped before the model finished ({why})"
+    )
 
 
 async def list_models(client: AsyncOpenAI) -> list[str]:

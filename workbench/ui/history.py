@@ -1,14 +1,225 @@
-"""The History pane."""
+"""The History pane: every recorded run, newest first, paged from SQLite.
+
+Filters (prompt, model, approach) and a text search narrow the list; enter opens a run in full
+and ctrl+r there re-runs it. Runs recorded elsewhere (the Prompt pane) show up on return.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from collections.abc import Iterable
+from typing import Any
 
-from workbench.ui.pane import EmptyState, PaneScreen
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Select, Static
+
+from workbench.store.runs import Run, count_runs, distinct_values, get_run, list_runs
+from workbench.ui.history_detail import RunDetail
+from workbench.ui.pane import PaneScreen
+from workbench.ui.prompt_run import format_cost
+
+PAGE_SIZE = 100
+COLUMNS = ("#", "When", "Prompt", "Approach", "Model", "In", "Out", "Time", "Cost", "Answer")
+APPROACH_SHORT = {"zero-shot": "zero", "few-shot": "few", "fine-tuned": "ft"}
+
+
+def run_row(run: Run) -> list[Text]:
+    """One table row; every cell is Text so `[/INST]` in an answer stays literal."""
+    answer = " ".join(run.answer.split())
+    if run.status != "ok":
+        answer = f"⚠ {run.error_kind or run.status}: {answer}"
+    return [
+        Text(str(run.id), justify="right"),
+        Text(run.created_at[5:16].replace("T", " ")),
+        Text(f"{run.prompt_name} {run.version_label}"),
+        Text(APPROACH_SHORT.get(run.approach, run.approach)),
+        Text(run.model),
+        Text("-" if run.input_tokens is None else str(run.input_tokens), justify="right"),
+        Text("-" if run.output_tokens is None else str(run.output_tokens), justify="right"),
+        Text("-" if run.latency_ms is None else f"{run.latency_ms / 1000:.1f}s", justify="right"),
+        Text(format_cost(run.cost_usd) if run.input_tokens is not None else "-", justify="right"),
+        Text(answer[:80], style="red" if run.status == "error" else ""),
+    ]
+
+
+class RunTable(DataTable):
+    """The runs of the current page; n / p turn pages."""
+
+    BINDINGS = [
+        Binding("enter", "open_run", "Open", id="history-open"),
+        Binding("n", "page(1)", "Next page", id="history-next-page"),
+        Binding("p", "page(-1)", "Prev page", id="history-prev-page"),
+    ]
+
+    def action_open_run(self) -> None:
+        self.screen.action_open_run()  # type: ignore[attr-defined]
+
+    def action_page(self, step: int) -> None:
+        self.screen.turn_page(step)  # type: ignore[attr-defined]
 
 
 class HistoryScreen(PaneScreen):
     PANE = "history"
 
+    BINDINGS = [
+        Binding("ctrl+f", "search", "Search", id="history-search"),
+        Binding("ctrl+r", "rerun", "Re-run", id="history-rerun-selected"),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.page = 0
+        self.total = 0
+        self.runs: list[Run] = []
+
     def compose_body(self) -> ComposeResult:
-        yield EmptyState("No runs yet. Every prompt run is recorded here.")
+        with Horizontal(id="history-filters"):
+            yield Input(placeholder="search answers and messages", id="history-search-input")
+            yield Select[str]([], prompt="any prompt", id="filter-prompt")
+            yield Select[str]([], prompt="any model", id="filter-model")
+            yield Select[str]([], prompt="any approach", id="filter-approach")
+        yield RunTable(id="run-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="history-pager")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RunTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.refresh_runs()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    # --- data ----------------------------------------------------------------------------------
+
+    def filters(self) -> dict[str, Any]:
+        def value(selector: str) -> str | None:
+            v = self.query_one(selector, Select).value
+            return v if isinstance(v, str) else None
+
+        return {
+            "prompt": value("#filter-prompt"),
+            "model": value("#filter-model"),
+            "approach": value("#filter-approach"),
+            "search": self.query_one("#history-search-input", Input).value.strip() or None,
+        }
+
+    def _fill_filter(self, selector: str, values: list[str]) -> None:
+        select = self.query_one(selector, Select)
+        current = select.value
+        with self.prevent(Select.Changed):
+            select.set_options([(v, v) for v in values])
+            if isinstance(current, str) and current in values:
+                select.value = current
+
+    def refresh_runs(self, keep_page: bool = True) -> None:
+        """Reload the filter choices and the current page from the database."""
+        db = self.app.db  # type: ignore[attr-defined]
+        self._fill_filter("#filter-prompt", distinct_values(db, "prompt_name"))
+        self._fill_filter("#filter-model", distinct_values(db, "model"))
+        self._fill_filter("#filter-approach", distinct_values(db, "approach"))
+        filters = self.filters()
+        self.total = count_runs(db, **filters)
+        pages = max(1, -(-self.total // PAGE_SIZE))
+        self.page = min(self.page if keep_page else 0, pages - 1)
+        self.runs = list_runs(db, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE, **filters)
+        table = self.query_one(RunTable)
+        row = table.cursor_row
+        table.clear()
+        for run in self.runs:
+            table.add_row(*run_row(run), key=str(run.id))
+        if self.runs:
+            table.move_cursor(row=min(row, len(self.runs) - 1))
+        self._show_pager(pages)
+
+    def _show_pager(self, pages: int) -> None:
+        pager = self.query_one("#history-pager", Static)
+        if not self.total:
+            filtered = any(self.filters().values())
+            pager.update(
+                Text(
+                    "No runs match the filters."
+                    if filtered
+                    else "No runs yet: run a prompt in the Prompt pane (F1, ctrl+r).",
+                    style="dim",
+                )
+            )
+            return
+        first = self.page * PAGE_SIZE + 1
+        last = first + len(self.runs) - 1
+        more = "  n: next page · p: previous" if pages > 1 else ""
+        pager.update(
+            Text(
+                f"runs {first}–{last} of {self.total} · page {self.page + 1}/{pages} · "
+                f"enter: open{more}",
+                style="dim",
+            )
+        )
+
+    def turn_page(self, step: int) -> None:
+        pages = max(1, -(-self.total // PAGE_SIZE))
+        page = self.page + step
+        if 0 <= page < pages:
+            self.page = page
+            self.query_one(RunTable).move_cursor(row=0)
+            self.refresh_runs()
+
+    @on(Input.Changed, "#history-search-input")
+    @on(Select.Changed)
+    def _filters_changed(self, event) -> None:
+        event.stop()
+        self.page = 0
+        self.refresh_runs(keep_page=False)
+
+    @on(Input.Submitted, "#history-search-input")
+    def _search_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(RunTable).focus()
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def selected_run(self) -> Run | None:
+        table = self.query_one(RunTable)
+        if not self.runs or table.cursor_row is None or table.cursor_row >= len(self.runs):
+            return None
+        return self.runs[table.cursor_row]
+
+    def action_open_run(self, rerun: bool = False) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        detail = RunDetail(get_run(self.app.db, run.id))  # type: ignore[attr-defined]
+
+        def closed(new_run: int | None) -> None:
+            self.refresh_runs()
+            if new_run is not None:
+                self.notify(f"re-run recorded as #{new_run}")
+
+        self.app.push_screen(detail, closed)
+        if rerun:
+            self.call_after_refresh(detail.action_rerun)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_run()
+
+    def action_rerun(self) -> None:
+        self.action_open_run(rerun=True)
+
+    def action_search(self) -> None:
+        self.query_one("#history-search-input", Input).focus()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Open run", "Show the selected run in full", self.action_open_run)
+        yield SystemCommand(
+            "Re-run", "Send the selected run again (same messages)", self.action_rerun
+        )
+        yield SystemCommand(
+            "Search runs", "Search answers and messages (ctrl+f)", self.action_search
+        )
+        yield SystemCommand("Next page of runs", "Older runs", lambda: self.turn_page(1))
+        yield SystemCommand("Previous page of runs", "Newer runs", lambda: self.turn_page(-1))
