@@ -210,3 +210,48 @@ def test_permission_denied_exits_2_in_process(tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert f"cannot read {path}: Permission denied" in captured.err
+
+
+def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
+    """stderr on a pseudo-terminal: the bar is drawn and cleared; stdout stays clean JSON."""
+    import pty
+
+    from workbench.commands.validate import PROGRESS_MIN_BYTES
+
+    path = tmp_path / "big.jsonl"
+    filler = "lorem ipsum dolor sit amet " * 60
+    with open(path, "w", encoding="utf-8") as fh:
+        i = 0
+        while fh.tell() < PROGRESS_MIN_BYTES + 2**20:
+            row = {
+                "messages": [
+                    {"role": "system", "content": filler},
+                    {"role": "user", "content": f"question {i}"},
+                    {"role": "assistant", "content": f"answer {i}"},
+                ]
+            }
+            fh.write(json.dumps(row) + "\n")
+            i += 1
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "validate", str(path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=os.environ.copy(),
+    )
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done with it
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0
+    assert json.loads(out)["valid_examples"] == i
+    assert b"validating" in drawn and b"%" in drawn
+    assert drawn.endswith(b"\r\x1b[K")  # cleared at the end

@@ -321,3 +321,12 @@ def test_a_gap_in_the_rules_is_an_error_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(dataset_scan, "token_counts", broken)
     report = validate_file(write_lines(tmp_path / "t.jsonl", [example(i) for i in range(10)]))
     assert [(p.line, p.code) for p in report.errors] == [(n, "unchecked") for n in range(1, 11)]
+
+
+def test_a_utf16_file_is_one_problem_not_one_per_line(tmp_path):
+    path = tmp_path / "utf16.jsonl"
+    text = "".join(json.dumps(example(i)) + "\n" for i in range(12))
+    path.write_bytes(text.encode("utf-16"))  # with its BOM, as Windows tools write it
+    report = validate_file(path)
+    assert found(report) == [(0, "invalid_encoding")]
+    assert "UTF-16" in report.errors[0].message and "UTF-8" in report.errors[0].message

@@ -260,14 +260,39 @@ def auto_workers(size: int) -> int:
 # --- the whole file ----------------------------------------------------------------------------
 
 
-def _check_readable(path: Path) -> int:
-    """The file's size; OSError when it cannot be read as a file."""
+def _check_readable(path: Path) -> tuple[int, bytes]:
+    """The file's size and first bytes; OSError when it cannot be read as a file."""
     if path.is_dir():
         raise IsADirectoryError(21, "is a directory", str(path))
     size = path.stat().st_size
-    with open(path, "rb"):
-        pass
-    return size
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return size, head
+
+
+_UTF16_32_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
+def _not_readable_whole(size: int, head: bytes, what: str) -> Problem | None:
+    """A file-level problem that makes reading the lines pointless, if any."""
+    if size > ds.MAX_FILE_BYTES:
+        return Problem(
+            0,
+            "file_too_large",
+            f"the {what} is {size / 2**20:,.0f} MB, over the 512 MB limit of the Files API "
+            "(not read; split it, or upload it through the Uploads API)",
+        )
+    for bom, name in _UTF16_32_BOMS.items():
+        if head.startswith(bom):
+            return Problem(
+                0, "invalid_encoding", f"the {what} is {name}: save it as UTF-8 (not read)"
+            )
+    return None
 
 
 def scan(
@@ -279,8 +304,10 @@ def scan(
     progress: Callable[[int, int], None] | None,
     workers: int | None,
 ) -> ds.ValidationReport:
-    size = _check_readable(path)
-    val_size = _check_readable(validation_path) if validation_path is not None else 0
+    size, head = _check_readable(path)
+    val_size, val_head = (
+        _check_readable(validation_path) if validation_path is not None else (0, b"")
+    )
     report = ds.ValidationReport(file=str(path), model=model, method=method, bytes=size)
     tokenizer = get_tokenizer(model)
     report.tokenizer_exact = tokenizer.exact
@@ -299,10 +326,9 @@ def scan(
     seen: dict[int, int] = {}
     if validation_path is not None:
         report.validation_file = str(validation_path)
-        if val_size > ds.MAX_FILE_BYTES:
-            val_problems.append(
-                Problem(0, "file_too_large", _too_large(val_size, "validation file"))
-            )
+        whole = _not_readable_whole(val_size, val_head, "validation file")
+        if whole is not None:
+            val_problems.append(whole)
         else:
             checker = LineChecker(model, method, want_hashes=True, tokenizer=tokenizer)
             for block in _results(validation_path, checker, pool_size(val_size), ticker(0)):
@@ -314,8 +340,9 @@ def scan(
                     seen.setdefault(h, line_no)
 
     histogram: Counter[int] = Counter()
-    if size > ds.MAX_FILE_BYTES:
-        problems.append(Problem(0, "file_too_large", _too_large(size, "file")))
+    whole = _not_readable_whole(size, head, "file")
+    if whole is not None:
+        problems.append(whole)
     else:
         checker = LineChecker(model, method, want_hashes=bool(seen), tokenizer=tokenizer)
         for block in _results(path, checker, pool_size(size), ticker(val_size)):
@@ -355,13 +382,6 @@ def scan(
     report.errors = [p for p in everything if p.severity == ERROR]
     report.warnings = [p for p in everything if p.severity != ERROR]
     return report
-
-
-def _too_large(size: int, what: str) -> str:
-    return (
-        f"the {what} is {size / 2**20:,.0f} MB, over the 512 MB limit of the Files API "
-        "(not read; split it, or upload it through the Uploads API)"
-    )
 
 
 def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int) -> None:
