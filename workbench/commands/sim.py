@@ -71,12 +71,29 @@ def run(args: argparse.Namespace) -> int:
     if args.api_key is not None and not args.api_key.strip():
         print("workbench sim: --api-key must not be empty", file=sys.stderr)
         return 2
+    from workbench.sim.state import NotASimulatorFile, check_state_file
+
     db = Path(args.db) if args.db else config.data_dir() / "sim.db"
+    try:
+        check_state_file(db)
+    except NotASimulatorFile as exc:
+        print(f"workbench sim: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # not SQLite at all, unreadable
+        print(f"workbench sim: cannot use {db} as the state file: {exc}", file=sys.stderr)
+        return 2
     port = args.port
-    if port == 0:
+    try:
         with socket.socket() as sock:
-            sock.bind((args.host, 0))
+            sock.bind((args.host, port))
             port = sock.getsockname()[1]
+    except OSError as exc:
+        print(
+            f"workbench sim: cannot listen on {args.host}:{port}: {exc.strerror or exc} "
+            "(is another simulator running? try --port 0 for any free port)",
+            file=sys.stderr,
+        )
+        return 2
     options = SimOptions(
         db=db,
         speed=args.speed,

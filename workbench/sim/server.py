@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import random
 import re
@@ -154,7 +155,7 @@ class Simulator:
                 self.advance_all()
                 self.store.set_meta("heartbeat", repr(time.time()))
             except Exception:  # never let the ticker die; requests advance jobs too
-                pass
+                logging.getLogger("uvicorn.error").exception("workbench sim: background tick")
 
     def advance_jobs(self) -> None:
         """Bring every running job up to date (so new fine-tuned models exist on time)."""

@@ -49,12 +49,34 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
+class NotASimulatorFile(Exception):
+    """The path holds the workbench's own database (or another SQLite file), not simulator state."""
+
+
+def check_state_file(path: str | Path) -> None:
+    """Refuse the app's database: `workbench --db app.db sim` must not write into it."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    db = sqlite_utils.Database(path)
+    try:
+        tables = set(db.table_names())
+    finally:
+        db.close()
+    if tables and "meta" not in tables and "_migrations" in tables:
+        raise NotASimulatorFile(
+            f"{path} is the workbench's own database, not a simulator state file; "
+            "give `workbench sim --db` a separate file (e.g. sim.db)"
+        )
+
+
 class SimStore:
     """Thin typed access to the state file."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_state_file(self.path)
         self.files_dir = self.path.with_name(self.path.name + ".files")
         self.files_dir.mkdir(exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
