@@ -276,17 +276,23 @@ def estimate(
 
 
 def cost_curves(
-    est: Estimate, max_volume: int | None = None, points: int = 60
+    est: Estimate, max_volume: int | None = None, points: int = 60, *, log: bool = False
 ) -> tuple[list[int], dict[str, list[float]]]:
     """Cumulative cost (USD) against request volume for each priced approach, for a chart.
 
-    The range reaches past both the user's volume and the break-even, so the crossing shows.
+    The range reaches past both the user's volume and the break-even, so the crossing shows;
+    `log` spaces the volumes geometrically from 1 (for a log-scale axis).
     """
     top = max_volume or max(est.settings.volume, int((est.break_even or 0) * 1.5), 1_000)
-    step = max(1, top // max(1, points - 1))
-    volumes = list(range(0, top + 1, step))
-    if volumes[-1] != top:
-        volumes.append(top)
+    if log:
+        top = max_volume or max(est.settings.volume * 3, (est.break_even or 0) * 10, 1_000)
+        ratio = top ** (1 / max(1, points - 1))
+        volumes = sorted({max(1, round(ratio**i)) for i in range(points)} | {top})
+    else:
+        step = max(1, top // max(1, points - 1))
+        volumes = list(range(0, top + 1, step))
+        if volumes[-1] != top:
+            volumes.append(top)
     curves: dict[str, list[float]] = {}
     for cost in est.approaches:
         if cost.cumulative(0) is None:

@@ -78,6 +78,36 @@ def v001_eval_runs_and_items(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def v002_cost_settings(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        create table cost_settings (
+            prompt_name text primary key,
+            data text not null,             -- JSON: volume, output_tokens, caching, batch, dataset, scorer
+            updated_at text not null
+        )"""
+    )
+
+
+def get_cost_settings(db: sqlite_utils.Database, prompt_name: str) -> dict[str, Any]:
+    """What the user last set in the Costs pane for this prompt (empty: defaults)."""
+    row = db.execute(
+        "select data from cost_settings where prompt_name = ?", [prompt_name]
+    ).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def save_cost_settings(db: sqlite_utils.Database, prompt_name: str, data: dict[str, Any]) -> None:
+    with db.atomic():
+        db.execute(
+            """insert into cost_settings (prompt_name, data, updated_at) values (?, ?, ?)
+               on conflict (prompt_name) do update set data = excluded.data,
+               updated_at = excluded.updated_at""",
+            [prompt_name, json.dumps(data, sort_keys=True), now()],
+        )
+
+
 @dataclass
 class EvalRun:
     id: int
@@ -312,7 +342,7 @@ def items_for_example(
 ) -> list[tuple[EvalRun, EvalItem]]:
     """Every approach's answer to one test item (for reading a disagreement)."""
     out = []
-    for run in list_runs(db, group_id=group_id, limit=None):
+    for run in sorted(list_runs(db, group_id=group_id, limit=None), key=lambda r: r.id):
         rows = list(
             db.query(
                 "select * from eval_items where run_id = ? and example_id = ?", [run.id, example_id]

@@ -1,0 +1,222 @@
+"""The Costs pane through Pilot: live figures, editable volume, toggles, the chart, evaluations,
+the verdict and its Markdown export."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from tests.store.test_evals_store import MODEL, seed_scenario
+from workbench.app import WorkbenchApp
+from workbench.config import load_config
+from workbench.store import evals
+from workbench.store.db import open_db
+from workbench.ui.costs import CostsScreen, parse_count
+from workbench.ui.costs_chart import CostChart
+from workbench.ui.costs_eval import AnswersDialog
+
+
+@pytest.fixture
+def seeded(db_path):
+    db = open_db(db_path)
+    seed_scenario(db)
+    db.close()
+    return db_path
+
+
+def make_app(db_path) -> WorkbenchApp:
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    app.active_prompt = "router"
+    return app
+
+
+async def settle(app, pilot) -> CostsScreen:
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        if isinstance(screen, CostsScreen) and screen.view is not None and not screen._debounce:
+            return screen
+        await pilot.pause(0.05)
+    raise AssertionError("the Costs pane never showed its figures")
+
+
+def cell(screen, table_id: str, row: str, column: int) -> str:
+    table = screen.query_one(table_id, DataTable)
+    return str(table.get_row(row)[column])
+
+
+def test_parse_count():
+    assert parse_count("5k") == 5000 and parse_count("1.5M") == 1_500_000
+    assert parse_count("1,000") == 1000 and parse_count("") is None and parse_count("lots") is None
+
+
+async def test_volume_edit_changes_the_figures_and_is_saved(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        table = screen.query_one("#cost-table", DataTable)
+        assert table.row_count == 3
+        before = cell(screen, "#cost-table", "few-shot", 5)
+        per_request = screen.view.estimate.approach("few-shot").per_request
+        assert str(table.columns["per month"].label) == "per 100k"
+        await pilot.press("v")
+        assert screen.focused is screen.query_one("#volume", Input)
+        await pilot.press(*"5k", "enter")
+        screen = await settle(app, pilot)
+        assert screen.view.estimate.settings.volume == 5000
+        after = cell(screen, "#cost-table", "few-shot", 5)
+        assert after != before
+        assert screen.view.estimate.approach("few-shot").per_n(5000) == pytest.approx(
+            per_request * 5000
+        )
+        assert str(table.columns["per month"].label) == "per 5k"
+        # the chart follows: break-even and the user's month are drawn
+        chart = screen.query_one(CostChart)
+        assert set(chart.series) == {"zero-shot", "few-shot", "fine-tuned"}
+        assert chart.break_even == screen.view.estimate.break_even
+    db = open_db(seeded)
+    assert evals.get_cost_settings(db, "router")["volume"] == 5000
+    db.close()
+
+
+async def test_invalid_volume_is_flagged_and_ignored(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        await pilot.press("v", *"lots")
+        screen = await settle(app, pilot)
+        assert screen.query_one("#volume", Input).has_class("-invalid")
+        assert screen.view.estimate.settings.volume == 100_000
+
+
+async def test_batch_and_caching_toggles(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        plain = screen.view.estimate.approach("zero-shot").per_request
+        await pilot.press("b")
+        screen = await settle(app, pilot)
+        assert screen.view.estimate.settings.batch
+        assert screen.view.estimate.approach("zero-shot").per_request == pytest.approx(plain / 2)
+        await pilot.press("c")
+        screen = await settle(app, pilot)
+        assert screen.view.estimate.settings.caching
+        # no prompt here reaches 1024 tokens: the pane says caching changes nothing
+        assert "caching changes nothing" in str(screen.query_one("#cost-summary").render())
+
+
+async def test_output_tokens_figure(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        await pilot.press("o", *"250", "enter")
+        screen = await settle(app, pilot)
+        few = screen.view.estimate.approach("few-shot")
+        assert few.output_tokens == 250 and few.output_source == "your figure"
+        assert cell(screen, "#cost-table", "few-shot", 3) == "250"
+
+
+async def test_unknown_fine_tuned_model_says_no_price(seeded):
+    from workbench.store.prompts import save_draft
+
+    db = open_db(seeded)
+    save_draft(db, "router", ft_model="ft:mystery-model:me::x")
+    db.close()
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        assert cell(screen, "#cost-table", "fine-tuned", 4) == "no price"
+        assert "$0" not in cell(screen, "#cost-table", "fine-tuned", 5)
+
+
+def add_finished_eval(db_path, question: str = "ticket [/INST] [bold]x[/bold]"):
+    """An evaluation written straight into the store: few-shot passes items 1-16, zero-shot none."""
+    db = open_db(db_path)
+    setup = evals.load_prompt_setup(db, "router")
+    group, runs = evals.start_evaluation(db, setup, "tickets", [], {"kind": "exact"}, seed=1)
+    for run in runs:
+        for i in range(1, 21):
+            ok = run.approach == "few-shot" and i <= 16
+            evals.record_item(
+                db,
+                evals.EvalItem(
+                    run.id,
+                    i,
+                    question if i == 20 else f"q{i}",
+                    "hardware",
+                    "hardware" if ok else "no idea [/INST]",
+                    ok,
+                    latency_ms=200.0,
+                    cost_usd=1e-4,
+                ),
+            )
+        evals.finish_run(db, run.id)
+    db.close()
+
+
+async def test_evaluate_tab_and_answers_dialog_with_bracketed_text(seeded):
+    add_finished_eval(seeded)
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        screen.query_one("#costs-tabs").active = "ct-evaluate"
+        await pilot.pause()
+        results = screen.query_one("#eval-table", DataTable)
+        assert results.row_count == 2  # zero-shot, few-shot (no fine-tuned model yet)
+        assert cell(screen, "#eval-table", "few-shot", 1).startswith("0.80 [0.58–0.92] n=20")
+        diff = screen.query_one("#eval-diff", DataTable)
+        assert diff.row_count == 16
+        diff.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AnswersDialog)
+        assert "no idea [/INST]" in str(dialog.body)
+        await pilot.press("escape")
+
+
+async def test_verdict_tab_and_markdown_export(seeded, tmp_path, monkeypatch):
+    add_finished_eval(seeded)
+    monkeypatch.chdir(tmp_path)
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        screen.query_one("#costs-tabs").active = "ct-verdict"
+        await pilot.pause()
+        headline = str(screen.query_one("#verdict-headline").render())
+        assert "few-shot" in headline
+        assert screen.query_one("#verdict-table", DataTable).row_count == 3
+        await pilot.press("m")
+        await pilot.pause()
+        written = list(tmp_path.glob("verdict-router-*.md"))
+        assert len(written) == 1
+        text = written[0].read_text()
+        assert "| approach | customization | quality (measured) |" in text
+        assert "0.80 [0.58–0.92] n=20" in text
+
+
+async def test_evaluation_through_the_simulator_from_the_pane(seeded, sim, monkeypatch):
+    """Press e: the pane runs the test set through the simulator and shows the scores."""
+    monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        await pilot.press("e")
+        for _ in range(100):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = await settle(app, pilot)
+            if screen.view.group is not None and screen.view.group.finished and screen.view.results:
+                break
+        results = screen.view.results
+        assert results["few-shot"].passes == 16 and results["zero-shot"].passes == 0
+        assert screen.query_one("#eval-table", DataTable).row_count == 2
+        assert not screen.query_one("#eval-panel").running
+    db = open_db(seeded)
+    group = evals.latest_group(db, "router / tickets")
+    assert [r.status for r in group.runs] == ["done", "done"]
+    assert all(r.items_done == 20 for r in group.runs)
+    assert group.runs[0].model == MODEL
+    db.close()
