@@ -62,18 +62,20 @@ def test_eval_through_the_simulator_and_the_verdict_changes_with_volume(sim, db,
         seen.append(target.key)
         evals.record_outcome(db, target.key, case, outcome)
 
-    asyncio.run(
-        run_concurrently(
-            sim.async_client(),
-            cases,
-            targets,
-            Scorer("exact"),
-            evals.prompt_parts(setup),
-            on_item,
-            seed=11,
-            concurrency=4,
-        )
-    )
+    async def go():
+        async with sim.async_client() as client:
+            await run_concurrently(
+                client,
+                cases,
+                targets,
+                Scorer("exact"),
+                evals.prompt_parts(setup),
+                on_item,
+                seed=11,
+                concurrency=4,
+            )
+
+    asyncio.run(go())
     for run in runs:
         evals.finish_run(db, run.id)
     assert len(seen) == 60
@@ -110,17 +112,20 @@ def test_provider_errors_become_item_errors(sim, db):
     cases = evals.eval_cases(db)[:3]
     sim.fault("500", count=20, path="/v1/chat/completions")
     outcomes = []
-    try:
-        asyncio.run(
-            run_concurrently(
-                sim.async_client(max_retries=0),
+
+    async def go():
+        async with sim.async_client(max_retries=0) as client:
+            await run_concurrently(
+                client,
                 cases,
                 [EvalTarget(1, "zero-shot", MODEL)],
                 Scorer("exact"),
                 evals.prompt_parts(setup),
                 lambda t, c, o: outcomes.append(o),
             )
-        )
+
+    try:
+        asyncio.run(go())
     finally:
         sim.clear_faults()
     assert len(outcomes) == 3
