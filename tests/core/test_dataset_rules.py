@@ -85,7 +85,8 @@ ASSISTANT = {"role": "assistant", "content": "hello"}
     ("example", "code", "words"),
     [
         ("just a string", "not_an_object", "found a string"),
-        ({"prompt": "x", "completion": "y"}, "missing_messages", "no `messages`"),
+        ({"prompt": "x", "completion": "y"}, "missing_messages", "legacy format"),
+        ({"text": "x"}, "missing_messages", "no `messages`"),
         ({"messages": "hi"}, "missing_messages", "found a string"),
         ({"messages": []}, "empty_messages", "empty"),
         (with_messages("hi", ASSISTANT), "invalid_message", "messages[0]"),
@@ -269,7 +270,7 @@ def test_special_tokens_in_tool_definitions_and_escaped_json():
 def test_a_dpo_looking_line_gets_a_hint_in_supervised_mode():
     problems = validate_example(DPO_GOOD)
     assert codes(problems)[0] == "missing_messages"
-    assert "--method dpo" in problems[0].message
+    assert "dpo method" in problems[0].message
 
 
 def test_too_many_tokens_needs_a_model():
@@ -298,7 +299,7 @@ def dpo(**changes):
     ("example", "code", "words"),
     [
         (dpo(input=None), "missing_input", "no `input`"),
-        (GOOD, "missing_input", "--method supervised"),
+        (GOOD, "missing_input", "supervised method"),
         (dpo(input={"messages": []}), "empty_messages", "input.messages"),
         (dpo(input={"prompt": "x"}), "missing_messages", "input.messages"),
         (dpo(preferred_output=None), "missing_preferred_output", "no `preferred_output`"),

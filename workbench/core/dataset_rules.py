@@ -105,11 +105,12 @@ def check_example(obj: Any, method: str, f: _Findings, *, scan_special: bool = T
 def _check_supervised(obj: dict, f: _Findings) -> None:
     messages = obj.get("messages")
     if "messages" not in obj:
-        hint = (
-            " (this looks like a DPO example: use --method dpo)"
-            if "preferred_output" in obj or "input" in obj
-            else ""
-        )
+        if "preferred_output" in obj or "input" in obj:
+            hint = " (this looks like a DPO example: use the dpo method)"
+        elif "prompt" in obj and "completion" in obj:
+            hint = " (prompt/completion is the legacy format: chat models train on `messages`)"
+        else:
+            hint = ""
         f.error("missing_messages", f"no `messages` list{hint}")
         return
     if not isinstance(messages, list):
@@ -337,7 +338,7 @@ def _check_call_function(function: Any, where: str, f: _Findings) -> None:
 def _check_dpo(obj: dict, f: _Findings) -> None:
     if "input" not in obj:
         hint = (
-            " (this looks like a supervised example: use --method supervised)"
+            " (this looks like a supervised example: use the supervised method)"
             if "messages" in obj
             else ""
         )

@@ -34,6 +34,7 @@ from workbench.core.tokens import Tokenizer, encoding_name_for_model, get_tokeni
 
 BOM = b"\xef\xbb\xbf"
 BLOCK_BYTES = 1 << 20
+MIN_POOL_BLOCK_BYTES = 64 << 10
 # Below this a worker pool costs more to start than it saves.
 POOL_MIN_BYTES = 4 << 20
 # Cached token counts per process (the shared system prompt, role names, tool definitions).
@@ -235,9 +236,12 @@ def _results(
             if progress:
                 progress(done)
         return
+    # enough blocks to keep every worker busy on mid-sized files, big ones for big files
+    size = path.stat().st_size
+    block_bytes = min(BLOCK_BYTES, max(MIN_POOL_BLOCK_BYTES, size // (workers * 8)))
     with _pool(workers, checker) as pool:
         pending: deque = deque()
-        for first_line, blob, done in read_blocks(path):
+        for first_line, blob, done in read_blocks(path, block_bytes):
             pending.append((pool.submit(_worker_block, first_line, blob), done))
             while len(pending) > workers * 2:
                 future, at = pending.popleft()
