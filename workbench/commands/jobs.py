@@ -88,7 +88,7 @@ class _Context:
         return explain_error(exc, self.profile)
 
     def price(self, model: str) -> float | None:
-        return training_price(model)
+        return training_price(model, self.config.prices)
 
     def poll(self, job_id: str):
         from workbench.providers.fine_tuning import poll_job
@@ -112,15 +112,13 @@ def _db_path(args: argparse.Namespace):
     return db_path(getattr(args, "db", None))
 
 
-def training_price(model: str) -> float | None:
-    """Training price per million tokens from the price table; None when unknown or not there."""
+def training_price(model: str, overrides: dict | None = None) -> float | None:
+    """Training price per million tokens from the price table; None when it has none."""
+    from workbench.core.pricing import training_price_per_million
+
     try:
-        from workbench.core.pricing import training_price_per_million
-    except ImportError:
-        return None
-    try:
-        return training_price_per_million(model)
-    except Exception:  # noqa: BLE001 - a price lookup never stops a job listing
+        return training_price_per_million(model, overrides)
+    except Exception:  # noqa: BLE001 - a broken price override never stops a job listing
         return None
 
 

@@ -84,9 +84,13 @@ class CreateJobModal(ModalScreen[str | None]):
                         value=self.datasets[0][1] if self.datasets else Select.NULL,
                         allow_blank=not self.datasets,
                         id="create-dataset",
+                        compact=True,
                     )
                 yield Checkbox(
-                    "also send the dataset's validation split", value=False, id="create-validation"
+                    "also send the dataset's validation split",
+                    value=False,
+                    id="create-validation",
+                    compact=True,
                 )
                 with Horizontal(classes="create-row"):
                     yield Label("method", classes="create-label")
@@ -95,6 +99,7 @@ class CreateJobModal(ModalScreen[str | None]):
                         value="supervised",
                         allow_blank=False,
                         id="create-method",
+                        compact=True,
                     )
                 with Horizontal(classes="create-row"):
                     yield Label("base model", classes="create-label")
@@ -103,6 +108,7 @@ class CreateJobModal(ModalScreen[str | None]):
                         value=self._default_model(),
                         allow_blank=False,
                         id="create-model",
+                        compact=True,
                     )
                 yield Static("", id="create-model-note")
                 with Horizontal(classes="create-row"):
@@ -111,23 +117,27 @@ class CreateJobModal(ModalScreen[str | None]):
                             placeholder=f"{label}: auto",
                             id=f"create-{name}",
                             classes="create-hyper",
+                            compact=True,
                             tooltip=f"{label}: 'auto' or a number",
                         )
                 with Horizontal(classes="create-row"):
-                    yield Input(placeholder="suffix (≤ 64 chars)", id="create-suffix")
-                    yield Input(placeholder="seed", id="create-seed", type="integer")
-                yield Input(placeholder="metadata: key=value, key=value", id="create-metadata")
+                    yield Input(placeholder="suffix (≤ 64 chars)", id="create-suffix", compact=True)
+                    yield Input(placeholder="seed", id="create-seed", type="integer", compact=True)
+                yield Input(
+                    placeholder="metadata: key=value, key=value", id="create-metadata", compact=True
+                )
                 yield Static("", id="create-preflight")
                 yield Static("", id="create-error")
             with Horizontal(id="create-buttons"):
-                yield Button("Pre-flight (ctrl+k)", id="create-check")
+                yield Button("Pre-flight (ctrl+k)", id="create-check", compact=True)
                 yield Button(
                     "Launch (ctrl+l)",
                     id="create-launch",
                     variant="primary",
                     disabled=not self.datasets,
+                    compact=True,
                 )
-                yield Button("Close (esc)", id="create-close")
+                yield Button("Close (esc)", id="create-close", compact=True)
 
     def _model_options(self) -> list[tuple[str, str]]:
         return [(Text(m.describe(today())), m.id) for m in self.models]
@@ -212,10 +222,8 @@ class CreateJobModal(ModalScreen[str | None]):
         model = next((m for m in self.models if m.id == value), None)
         note = self.query_one("#create-model-note", Static)
         reason = model.unavailable_reason(today()) if model else None
-        if reason:
-            note.update(Text(f"cannot be picked: {reason}", style="bold red"))
-        elif model:
-            note.update(Text(model.describe(today()), style="dim"))
+        note.update(Text(f"cannot be picked: {reason}", style="bold red") if reason else "")
+        note.display = bool(reason)
         self._invalidate()
 
     @on(Select.Changed, "#create-method")
@@ -323,7 +331,9 @@ class CreateJobModal(ModalScreen[str | None]):
 
     def _show_preflight(self, result: Preflight) -> None:
         self.preflight_result = result
-        self.query_one("#create-preflight", Static).update(result.text)
+        box = self.query_one("#create-preflight", Static)
+        box.update(result.text)
+        box.scroll_visible(animate=False)
 
     def _launch_failed(self, message: str) -> None:
         self.launching = False
