@@ -15,6 +15,7 @@ from workbench.core.dataset_io import (
     dumps_line,
     read_csv,
     read_jsonl,
+    sniff_method,
     split_train_validation,
     write_jsonl,
 )
@@ -141,6 +142,19 @@ def test_export_bytes_are_exact_and_stable():
     # every line parses back to the object it came from
     assert [json.loads(line) for line in data.decode().splitlines()] == objs
     assert b"\r" not in data and not data.startswith(b"\xef\xbb\xbf")
+
+
+def test_sniff_method_tells_preference_pairs_from_chat(tmp_path):
+    dpo = tmp_path / "dpo.jsonl"
+    pair = {
+        "input": {"messages": [{"role": "user", "content": "hi"}]},
+        "preferred_output": [{"role": "assistant", "content": "hello"}],
+        "non_preferred_output": [{"role": "assistant", "content": "go away"}],
+    }
+    dpo.write_text("not json\n" + dumps_line(pair) + "\n", encoding="utf-8")
+    assert sniff_method(dpo) == "dpo"
+    assert sniff_method(MESSY) == "supervised"
+    assert list(read_jsonl(dpo, method="dpo"))[1].ok
 
 
 def test_split_is_seeded_deterministic_and_disjoint():

@@ -118,3 +118,27 @@ def test_split_leaves_test_rows_alone(db):
     train, validation = apply_split(db, dataset_id, 0.5, seed=1)
     assert train + validation == 9
     assert store.get_example(db, held.id).split == "test"
+
+
+def test_import_warns_about_rows_over_the_model_token_limit(db, tmp_path):
+    path = tmp_path / "long.jsonl"
+    long = {
+        "messages": [
+            {"role": "user", "content": "word " * 5000},
+            {"role": "assistant", "content": "ok"},
+        ]
+    }
+    path.write_text(json.dumps(long) + "\n" + json.dumps(_ex(1)) + "\n", encoding="utf-8")
+    dataset = store.create_dataset(db, "long")
+    tokenizer = get_tokenizer("gpt-3.5-turbo-0613")
+    summary = import_lines(
+        db, dataset.id, read_jsonl(path), tokenizer=tokenizer, model="gpt-3.5-turbo-0613"
+    )
+    assert summary.valid == 2  # a warning does not block
+    rows = store.list_examples(db, dataset_id=dataset.id)
+    assert [p["code"] for p in rows[0].problems] == ["too_many_tokens"]
+    assert rows[0].problems[0]["severity"] == "warning" and rows[0].tokens > 4096
+    assert rows[1].problems == []
+    # warnings do not keep a row out of the export
+    version, _ = export_version(db, dataset.id)
+    assert version.examples == 2

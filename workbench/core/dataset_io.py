@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from workbench.core.dataset import Problem, example_token_counts, validate_example
+from workbench.core.dataset import (
+    Problem,
+    example_token_counts,
+    over_limit_message,
+    token_limit,
+    validate_example,
+)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -105,6 +111,19 @@ def read_jsonl(
             yield parse_line(raw_bytes, number, method=method, model=model)
 
 
+def sniff_method(path: str | Path, lines: int = 50) -> str:
+    """ "dpo" when the file's first parseable object is a preference pair, else "supervised"."""
+    with open(path, "rb") as fh:
+        for _, raw_bytes in zip(range(lines), fh, strict=False):
+            try:
+                obj = json.loads(raw_bytes.lstrip(BOM).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if isinstance(obj, dict):
+                return "dpo" if "preferred_output" in obj or "input" in obj else "supervised"
+    return "supervised"
+
+
 class CSVColumnsMissing(ValueError):
     """The CSV file lacks a column the mapping needs; the message names it and the columns found."""
 
@@ -176,6 +195,27 @@ def problems_to_dicts(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     return [{"code": p.code, "message": p.message, "severity": p.severity} for p in problems]
 
 
+class RepeatCountingTokenizer:
+    """A tokenizer that remembers recent counts: real files repeat one system prompt on every line,
+    so counting it once instead of 100k times is most of the saving on a big import."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self._counts: dict[str, int] = {}
+        self.encoding_name = tokenizer.encoding_name
+        self.exact = getattr(tokenizer, "exact", True)
+
+    def count(self, text: str) -> int:
+        found = self._counts.get(text)
+        if found is None:
+            if len(self._counts) >= self.MAX_ENTRIES:
+                self._counts.clear()
+            found = self._counts[text] = self._tokenizer.count(text)
+        return found
+
+
 def check_example(
     data: Any,
     tokenizer: Any = None,
@@ -183,15 +223,27 @@ def check_example(
     method: str = "supervised",
     model: str | None = None,
     line: int = 0,
+    problems: list[Problem] | None = None,
 ) -> RowCheck:
-    """Validate one example and count its tokens (when it is well-formed enough to count)."""
-    problems = list(validate_example(data, method=method, line=line, model=model))
+    """Validate one example and count its tokens once (with `model`, also its token limit).
+
+    Pass `problems` when the structure was already checked (an import) to skip checking it again.
+    """
+    if problems is None:
+        problems = list(validate_example(data, method=method, line=line))
+    else:
+        problems = list(problems)
     tokens = None
     if tokenizer is not None and isinstance(data, dict):
-        try:
-            tokens = example_token_counts(data, tokenizer, method=method)[0]
-        except Exception:  # a malformed example has no meaningful count; its problems say why
-            tokens = None
+        tokens = example_token_counts(data, tokenizer, method=method)[0]
+        if model and not any(p.severity == "error" for p in problems):
+            limit = token_limit(model)
+            if tokens > limit:
+                problems.append(
+                    Problem(
+                        line, "too_many_tokens", over_limit_message(tokens, limit, model), "warning"
+                    )
+                )
     return RowCheck(tokens, problems)
 
 

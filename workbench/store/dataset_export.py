@@ -19,6 +19,7 @@ import sqlite_utils
 
 from workbench.core.dataset_io import (
     ImportedLine,
+    RepeatCountingTokenizer,
     check_example,
     problems_to_dicts,
     split_train_validation,
@@ -77,11 +78,15 @@ def import_lines(
     *,
     tokenizer: Any = None,
     method: str = "supervised",
+    model: str | None = None,
     split: str = "train",
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Store every imported line: valid ones as examples, broken ones as `raw` text with their line
-    number and problems, so nothing is lost. Token counts are cached per row. Batched transactions."""
+    number and problems, so nothing is lost. Token counts are cached per row (with `model`, rows over
+    its token limit get a warning). Batched transactions.
+
+    Give it lines read without a model: the token count is done here, once per row."""
     summary = ImportSummary()
     batch: list[dict[str, Any]] = []
 
@@ -92,11 +97,15 @@ def import_lines(
             if progress:
                 progress(summary.lines)
 
+    counter = RepeatCountingTokenizer(tokenizer) if tokenizer is not None else None
     for item in lines:
         problems = list(item.problems)
         tokens = None
-        if item.data is not None and tokenizer is not None:
-            tokens = check_example(item.data, tokenizer, method=method, line=item.line).tokens
+        if item.data is not None and counter is not None:
+            check = check_example(
+                item.data, counter, method=method, model=model, line=item.line, problems=problems
+            )
+            tokens, problems = check.tokens, check.problems
         row: dict[str, Any] = {
             "source_line": item.line,
             "tokens": tokens,

@@ -535,33 +535,36 @@ class TrainingScreen(PaneScreen):
 
     @work(thread=True, exclusive=True, group="training-import", exit_on_error=False)
     def import_worker(self, request: ImportRequest) -> None:
-        from workbench.core.dataset_io import CSVColumnsMissing, read_csv, read_jsonl
+        from workbench.core.dataset_io import (
+            CSVColumnsMissing,
+            read_csv,
+            read_jsonl,
+            sniff_method,
+        )
         from workbench.core.tokens import get_tokenizer
         from workbench.store.db import open_db
 
         db = open_db(self.app.db_path)  # type: ignore[attr-defined]
         try:
-            dataset = store.find_dataset(db, request.dataset_name) or store.create_dataset(
-                db, request.dataset_name
-            )
+            dataset = store.find_dataset(db, request.dataset_name)
+            if dataset is None:
+                method = "supervised" if request.is_csv else sniff_method(request.path)
+                dataset = store.create_dataset(db, request.dataset_name, method=method)
             total = _count_lines(request.path)
             progress = self._thread_progress()
             if request.is_csv:
                 lines = read_csv(
-                    request.path,
-                    request.prompt_column,
-                    request.completion_column,
-                    request.system,
-                    model=self.model,
+                    request.path, request.prompt_column, request.completion_column, request.system
                 )
             else:
-                lines = read_jsonl(request.path, method=dataset.method, model=self.model)
+                lines = read_jsonl(request.path, method=dataset.method)
             summary = exports.import_lines(
                 db,
                 dataset.id,
                 lines,
                 tokenizer=get_tokenizer(self.model),
                 method=dataset.method,
+                model=self.model,
                 progress=lambda n: progress(n, max(total, n)),
             )
         except CSVColumnsMissing as exc:
