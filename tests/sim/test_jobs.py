@@ -271,20 +271,20 @@ def test_cancel(sim_factory, train_file):
 
 
 def test_pause_holds_and_resume_continues(sim_factory, train_file):
-    server = sim_factory(speed=200)
+    server = sim_factory(speed=50)  # 30 steps of 0.24 s: time to pause mid-run even when busy
     client = server.client()
     job = client.fine_tuning.jobs.create(
         model=MODEL,
         training_file=upload(client, train_file),
         method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
     )
-    wait_for(lambda: latest_step(client, job.id) >= 2, timeout=30)
+    wait_for(lambda: latest_step(client, job.id) >= 1, timeout=30)
     paused = client.fine_tuning.jobs.pause(job.id)
     assert paused.status == "paused"
     held = latest_step(client, job.id)
     assert held < 30
-    # a paused job does not advance: 0.6 s here is 120 simulated seconds, ten steps' worth
-    time.sleep(0.6)
+    # a paused job does not advance: 1 s here is 50 simulated seconds, four steps' worth
+    time.sleep(1.0)
     assert latest_step(client, job.id) == held
     assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
     resumed = client.fine_tuning.jobs.resume(job.id)
@@ -297,24 +297,24 @@ def test_pause_holds_and_resume_continues(sim_factory, train_file):
 
 
 def test_restart_mid_job_continues_where_it_was(sim_factory, train_file):
-    server = sim_factory(speed=100)
+    server = sim_factory(speed=50)
     client = server.client()
     job = client.fine_tuning.jobs.create(
         model=MODEL,
         training_file=upload(client, train_file),
-        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
     )
-    wait_for(lambda: latest_step(client, job.id) >= 2, timeout=30)
+    wait_for(lambda: latest_step(client, job.id) >= 1, timeout=30)
     server.stop()
-    # down for longer than the rest of the job would take (30 steps x 0.12 s): had the clock
+    # down for longer than the rest of the job would take (20 steps x 0.24 s): had the clock
     # kept running, the job would be finished at once after the restart
-    time.sleep(4.0)
+    time.sleep(5.0)
     server.restart()
     client = server.client()
     after = client.fine_tuning.jobs.retrieve(job.id)
     assert after.status in ("running", "queued")
-    assert latest_step(client, job.id) < 30
+    assert latest_step(client, job.id) < 20
     done = wait_for_status(client, job.id)
     assert done.status == "succeeded"
-    assert sorted(metric_steps(client, job.id)) == list(range(1, 31))
+    assert sorted(metric_steps(client, job.id)) == list(range(1, 21))
     assert done.fine_tuned_model in [m.id for m in client.models.list()]
