@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import time
+from datetime import date
 
 import pytest
 
@@ -26,6 +27,8 @@ from workbench.providers.evals import (
     wait_for_batch,
 )
 from workbench.store import evals
+
+TODAY = date(2026, 11, 25)
 
 
 def fine_tune(client, suffix: str) -> str:
@@ -92,7 +95,7 @@ def test_eval_through_the_simulator_and_the_verdict_changes_with_volume(sim, db,
             db, setup, EstimateSettings(volume=volume), dataset_name="tickets"
         )
         group_ = evals.latest_group(db, "router / tickets")
-        return evals.verdict_from_store(db, setup, est, data, group_)
+        return evals.verdict_from_store(db, setup, est, data, group_, today=TODAY)
 
     low, high = verdict(10), verdict(100_000)
     assert low.recommendation == "few-shot" and high.recommendation == "fine-tuned"
@@ -102,6 +105,30 @@ def test_eval_through_the_simulator_and_the_verdict_changes_with_volume(sim, db,
     assert "zero-shot" in text and "10 requests/month" in text
     # 20/20 against 16/20 overlap at n=20: the verdict says the data cannot separate them
     assert low.thin
+    # OpenAI retires fine-tuned gpt-4.1-mini models on 2027-01-14: costs compare over 50 days
+    assert any("2027-01-14 (50 days from now" in n for n in high.notes)
+    assert "retired in 1.7 months" in " ".join(high.reasons)
+    retired = evals.verdict_from_store(
+        db,
+        setup,
+        *evals.estimate_from_store(
+            db, setup, EstimateSettings(volume=100_000), dataset_name="tickets"
+        ),
+        evals.latest_group(db, "router / tickets"),
+        today=date(2027, 2, 1),
+    )
+    assert retired.recommendation == "few-shot"
+    azure = evals.verdict_from_store(
+        db,
+        setup,
+        *evals.estimate_from_store(
+            db, setup, EstimateSettings(volume=100_000), dataset_name="tickets"
+        ),
+        evals.latest_group(db, "router / tickets"),
+        today=date(2027, 2, 1),
+        provider_kind="azure",
+    )
+    assert azure.recommendation == "fine-tuned"
     # the fine-tuned row names the model the job produced
     assert [r.model for r in low.rows if r.approach == "fine-tuned"] == [trained]
 

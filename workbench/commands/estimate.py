@@ -130,7 +130,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"workbench estimate: {exc.args[0]}", file=sys.stderr)
             return 2
         group = evals.latest_group(db, evals.eval_name_for(setup.prompt_name, data.dataset))
-        verdict = evals.verdict_from_store(db, setup, est, data, group, horizon_months=args.horizon)
+        verdict = evals.verdict_from_store(
+            db,
+            setup,
+            est,
+            data,
+            group,
+            horizon_months=args.horizon,
+            provider_kind=config.profile.kind,
+        )
     finally:
         db.close()
 

@@ -433,7 +433,7 @@ def _setup(f: ApproachFacts) -> str:
     return f"{f.examples_needed} training examples; {time}"
 
 
-def horizon_cost(f: ApproachFacts, volume: int, months: int) -> float | None:
+def horizon_cost(f: ApproachFacts, volume: int, months: float) -> float | None:
     if f.per_request is None or f.one_off is None:
         return None
     return f.one_off + f.per_request * volume * months
@@ -448,6 +448,7 @@ def make_verdict(
     horizon_months: int = DEFAULT_HORIZON_MONTHS,
     prices_as_of: str = "",
     notes: Sequence[str] = (),
+    ft_months_left: float | None = None,
 ) -> Verdict:
     """Pick the cheapest approach (over the horizon, training included) among those whose quality
     is not clearly worse than the best one (its 95% interval overlaps the best's); say so when the
@@ -519,14 +520,26 @@ def make_verdict(
             )
     reasons.append(f"your volume is {fmt_count(volume)} requests/month")
 
-    priced = [(horizon_cost(by_name[r.approach], volume, horizon_months), r) for r in contenders]
+    # a fine-tuned model the provider retires before the horizon only earns its keep until then
+    months = float(horizon_months)
+    if ft_months_left is not None and "fine-tuned" in by_name:
+        if ft_months_left <= 0:
+            contenders = [r for r in contenders if r.approach != "fine-tuned"] or contenders
+            reasons.append("the fine-tuned model is retired by its provider: it cannot be used")
+        elif ft_months_left < months:
+            months = ft_months_left
+            reasons.append(
+                f"the fine-tuned model is retired in {fmt_months(months)}: "
+                "costs are compared over that"
+            )
+    priced = [(horizon_cost(by_name[r.approach], volume, months), r) for r in contenders]
     known = [(c, r) for c, r in priced if c is not None]
     if known:
         cost, choice = min(known, key=lambda cr: (cr[0], -(cr[1].score or 0.0)))
         others = [(c, r) for c, r in known if r is not choice]
         if others:
             reasons.append(
-                f"over {horizon_months} months {choice.approach} costs {fmt_usd(cost)} against "
+                f"over {fmt_months(months)} {choice.approach} costs {fmt_usd(cost)} against "
                 + ", ".join(f"{r.approach} {fmt_usd(c)}" for c, r in others)
             )
     else:

@@ -69,6 +69,7 @@ class ModelPrice:
     training_per_hour: float | None = None
     fine_tuned: bool = False
     source: str = "table"  # "table" | "config"
+    shutdown: str | None = None  # the date (ISO) the provider stops serving this model
 
     def rates(self, *, batch: bool = False) -> tuple[float, float, float]:
         """(input, cached input, output) per 1M tokens for standard or Batch requests."""
@@ -181,6 +182,8 @@ def _entry_with_overrides(
     for k in ("input", "cached_input", "output", "batch_input", "batch_cached_input"):
         flat[f"ft_{k}"] = ft.get(k)
     flat["ft_batch_output"] = ft.get("batch_output")
+    flat["ft_shutdown"] = ft.get("shutdown")
+    flat["shutdown"] = entry.get("shutdown")
     flat.update(extra)
     return key or model.strip().lower(), flat, bool(extra)
 
@@ -211,6 +214,7 @@ def price_for(model: str, overrides: dict | None = None) -> ModelPrice | None:
             "batch_input": flat.get("ft_batch_input"),
             "batch_cached_input": flat.get("ft_batch_cached_input"),
             "batch_output": flat.get("ft_batch_output"),
+            "shutdown": flat.get("ft_shutdown"),
             **own,
         }
         return _price(
@@ -244,6 +248,7 @@ def _price(
         training_per_hour=None if fine_tuned else num("training_per_hour"),
         fine_tuned=fine_tuned,
         source=source,
+        shutdown=rates.get("shutdown") if isinstance(rates.get("shutdown"), str) else None,
     )
 
 

@@ -606,6 +606,8 @@ def verdict_from_store(
     group: EvalGroup | None,
     *,
     horizon_months: int | None = None,
+    provider_kind: str = "openai",
+    today: Any = None,
 ) -> Any:
     """The verdict: the estimate's costs with the measured quality of an evaluation (if any)."""
     from workbench.core.evaluate import DEFAULT_HORIZON_MONTHS, ApproachFacts, make_verdict
@@ -641,6 +643,9 @@ def verdict_from_store(
             )
         )
     notes = [n for n in est.notes]
+    deadline = _shutdown_note(ft_cost, est, provider_kind, today)
+    if deadline:
+        notes.insert(0, deadline)
     if group is not None and not group.finished:
         notes.append("the evaluation is still running: figures will change")
     return make_verdict(
@@ -651,7 +656,42 @@ def verdict_from_store(
         horizon_months=horizon_months or DEFAULT_HORIZON_MONTHS,
         prices_as_of=est.prices_as_of,
         notes=notes,
+        ft_months_left=_months_left(ft_cost, provider_kind, today),
     )
+
+
+def _months_left(ft_cost: Any, provider_kind: str, today: Any) -> float | None:
+    from datetime import date
+
+    if provider_kind != "openai" or ft_cost is None or ft_cost.price is None:
+        return None
+    if not ft_cost.price.shutdown:
+        return None
+    days = (date.fromisoformat(ft_cost.price.shutdown) - (today or date.today())).days
+    return max(0.0, days / 30)
+
+
+def _shutdown_note(ft_cost: Any, est: Estimate, provider_kind: str, today: Any) -> str:
+    """OpenAI retires fine-tuned gpt-4o/4.1 models on a fixed date: a fine-tune must pay back first."""
+    from datetime import date
+
+    if ft_cost is None or ft_cost.price is None or not ft_cost.price.shutdown:
+        return ""
+    if provider_kind != "openai":
+        return ""
+    day = today or date.today()
+    end = date.fromisoformat(ft_cost.price.shutdown)
+    days = (end - day).days
+    if days < 0:
+        return f"fine-tuned {ft_cost.price.family} models stopped working on {end.isoformat()} at OpenAI"
+    text = (
+        f"OpenAI stops serving fine-tuned {ft_cost.price.family} models on {end.isoformat()} "
+        f"({days} days from now; new training jobs end 2027-01-06)"
+    )
+    months = est.break_even_months
+    if months is not None and months * 30 > days:
+        text += ": at your volume the fine-tune would not pay back before then"
+    return text
 
 
 def _train_time(db: sqlite_utils.Database, model: str) -> str:

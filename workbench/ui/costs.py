@@ -179,6 +179,10 @@ class CostsScreen(PaneScreen):
         ):
             verdict.add_column(label, width=width)
 
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._show_estimate(self.view)
+
     def on_screen_resume(self) -> None:
         prompt = getattr(self.app, "active_prompt", "default") or "default"
         if prompt != self._prompt:
@@ -373,11 +377,14 @@ class CostsScreen(PaneScreen):
         table = self.query_one("#cost-table", DataTable)
         table.clear()
         table.columns["per month"].label = Text(f"per {fmt_count(s.volume)}")
+        # the model column takes what the terminal can spare (ids are long: ft:<base>:org::id)
+        width = max(MODEL_WIDTH, min(60, self.size.width - 76))
+        table.columns["model"].width = width
         for a in est.approaches:
             input_text = f"{a.input_tokens:,}"
             table.add_row(
                 Text(a.approach),
-                Text(short_model(a.display_model, MODEL_WIDTH)),
+                Text(short_model(a.display_model, width)),
                 Text(input_text, justify="right"),
                 Text(f"{a.output_tokens:,.0f}", justify="right"),
                 _usd(a.per_request),
@@ -528,7 +535,9 @@ def build_view(app: Any, prompt: str, settings: EstimateSettings, dataset: str |
         eval_name = evals.eval_name_for(prompt, data.dataset)
         groups = evals.list_groups(db, eval_name, limit=6)
         group = groups[0] if groups else None
-        verdict = evals.verdict_from_store(db, setup, est, data, group)
+        verdict = evals.verdict_from_store(
+            db, setup, est, data, group, provider_kind=app.config.profile.kind
+        )
         results = evals.group_results(db, group) if group else {}
         history = [(g.created_at, evals.group_results(db, g)) for g in groups[1:]]
         diffs: list[int] = []
