@@ -115,3 +115,10 @@ def test_bad_override_values_are_named_and_ignored():
 def test_request_cost_accepts_averages():
     price = price_for("gpt-4o-mini")
     assert request_cost(price, 1500.5, 10.25) == pytest.approx((1500.5 * 0.15 + 10.25 * 0.60) / 1e6)
+
+
+def test_retirement_dates_travel_with_the_price():
+    # OpenAI retires fine-tuned gpt-4o/4.1 models on 2027-01-14 (the base snapshots have their own)
+    assert price_for("ft:gpt-4.1-mini-2025-04-14:acme::x").shutdown == "2027-01-14"
+    assert price_for("gpt-4.1-nano").shutdown == "2026-10-23"
+    assert price_for("gpt-5.1").shutdown is None

@@ -220,3 +220,39 @@ async def test_evaluation_through_the_simulator_from_the_pane(seeded, sim, monke
     assert all(r.items_done == 20 for r in group.runs)
     assert group.runs[0].model == MODEL
     db.close()
+
+
+async def test_batch_evaluation_from_the_pane(seeded, sim, monkeypatch):
+    """Tick 'Batch API' and press e: one batch per approach at the simulator, watched, scored."""
+    import workbench.providers.evals as provider_evals
+
+    monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    real_wait = provider_evals.wait_for_batch
+    monkeypatch.setattr(
+        provider_evals,
+        "wait_for_batch",
+        lambda client, batch_id, **kw: real_wait(
+            client, batch_id, **{**kw, "poll_seconds": 0.05, "max_poll_seconds": 0.2}
+        ),
+    )
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        screen.query_one("#costs-tabs").active = "ct-evaluate"
+        await pilot.pause()
+        await pilot.click("#eval-batch")
+        await pilot.press("e")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = await settle(app, pilot)
+            if screen.view.group is not None and screen.view.group.finished and screen.view.results:
+                break
+        assert screen.view.results["few-shot"].passes == 16
+    db = open_db(seeded)
+    group = evals.latest_group(db, "router / tickets")
+    assert all(r.mode == "batch" and r.batch_id and r.status == "done" for r in group.runs)
+    items = evals.list_items(db, group.runs[1].id)
+    assert len(items) == 20 and all(i.latency_ms is None for i in items)
+    db.close()

@@ -429,7 +429,7 @@ def _setup(f: ApproachFacts) -> str:
         return "a prompt"
     if f.approach == "few-shot":
         return f"{f.examples_needed} examples in the prompt"
-    time = f.train_time or "~10 min–2 h to train"
+    time = f.train_time or "train ~10 min–2 h"
     return f"{f.examples_needed} training examples; {time}"
 
 

@@ -53,7 +53,7 @@ MODEL_WIDTH = 16
 SHORT_CUSTOMIZATION = {
     "zero-shot": "instructions",
     "few-shot": "+ examples",
-    "fine-tuned": "trained weights",
+    "fine-tuned": "trained model",
 }
 VOLUME_PRESETS = {"1": 1_000, "2": 100_000, "3": 1_000_000}
 
@@ -171,9 +171,9 @@ class CostsScreen(PaneScreen):
             table.add_column(label, width=width, key=label)
         verdict = self.query_one("#verdict-table", DataTable)
         for label, width in (
-            ("approach", 14),
+            ("approach", 13),
             ("quality", 13),
-            ("per 1k · once", 12),
+            ("cost per 1k", 12),
             ("latency", 10),
             ("setup effort", 18),
         ):
@@ -508,6 +508,7 @@ def _two_lines(text: str, width: int) -> str:
     parts = text.split("; ", 1)
     if len(parts) == 1:
         parts = textwrap.wrap(text, width, max_lines=2, placeholder="…") or [""]
+    parts = [p.replace(" training examples", " examples") if len(p) > width else p for p in parts]
     return "\n".join(p if len(p) <= width else p[: width - 1] + "…" for p in parts)
 
 

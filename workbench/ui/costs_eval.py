@@ -101,6 +101,7 @@ class EvalPanel(Vertical):
         self.view: CostView | None = None
         self._loading = False
         self.running = False
+        self._user_stopped = False  # x pressed: do not resume watching batches by itself
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="eval-controls"):
@@ -215,6 +216,7 @@ class EvalPanel(Vertical):
             )
             history.add_row(Text(when[:16].replace("T", " ")), Text(scores))
         self._show_disagreements(view)
+        self.resume_batches(view)
         if not self.running:
             status = self.query_one("#eval-status", Static)
             if view.group is None:
@@ -295,9 +297,12 @@ class EvalPanel(Vertical):
         screen: Any = self.screen
         batch = self.query_one("#eval-batch", Checkbox).value
         dataset = self.view.dataset if self.view is not None else screen.dataset
+        self._user_stopped = False
+        self.running = True
         self.run_eval(screen._prompt or "default", dataset, scorer, batch)
 
     def action_stop(self) -> None:
+        self._user_stopped = True
         self.workers.cancel_group(self, "costs-eval")
 
     def _status(self, text: str, style: str = "") -> None:
@@ -330,6 +335,7 @@ class EvalPanel(Vertical):
         ds = find_dataset(db, dataset) if dataset else None
         cases = evals.eval_cases(db, ds.id if ds else ...)
         if not cases:
+            self.running = False
             self._status(
                 "no held-out test examples: mark some examples as 'test' in Training data",
                 "yellow",
@@ -357,7 +363,7 @@ class EvalPanel(Vertical):
         )
         targets = [EvalTarget(r.id, r.approach, r.model) for r in runs]
         if use_batch:
-            self.run_batch(group, [r.id for r in runs], targets, cases, setup, scorer, seed)
+            self.run_batch([r.id for r in runs], cases, evals.prompt_parts(setup), scorer, seed)
             return
         try:
             client = make_async_client(app.config.profile)
@@ -396,16 +402,15 @@ class EvalPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False, description="batch")
     def run_batch(
-        self,
-        group: str,
-        run_ids: list[int],
-        targets: list[Any],
-        cases: list[Any],
-        setup: Any,
-        scorer: Scorer,
-        seed: int,
+        self, run_ids: list[int], cases: list[Any], parts: Any, scorer: Scorer, seed: int
     ) -> None:
-        from workbench.providers.evals import collect_batch, submit_batch, wait_for_batch
+        """Submit a batch per run (unless it has one: a resumed watch), then watch and score each."""
+        from workbench.providers.evals import (
+            EvalTarget,
+            collect_batch,
+            submit_batch,
+            wait_for_batch,
+        )
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store import evals
         from workbench.store.db import open_db
@@ -415,20 +420,23 @@ class EvalPanel(Vertical):
         db = open_db(app.db_path)
         call = app.call_from_thread
         try:
-            call(self._begin, len(cases) * len(targets), "Batch API")
+            runs = [evals.get_run(db, run_id) for run_id in run_ids]
+            call(self._begin, len(cases) * len(runs), "Batch API")
             client = make_client(app.config.profile)
-            parts = evals.prompt_parts(setup)
-            for target in targets:
-                batch_id = submit_batch(client, cases, target, parts)
-                evals.set_batch(db, target.key, batch_id)
-                call(self._status, f"{target.approach}: batch {batch_id} submitted · watching")
+            for run in runs:
+                if not run.batch_id:
+                    target = EvalTarget(run.id, run.approach, run.model)
+                    run.batch_id = submit_batch(client, cases, target, parts)
+                    evals.set_batch(db, run.id, run.batch_id)
+            for run in runs:
+                target = EvalTarget(run.id, run.approach, run.model)
                 state = wait_for_batch(
                     client,
-                    batch_id,
+                    run.batch_id or "",
                     should_stop=lambda: worker.is_cancelled,
-                    on_state=lambda s, t=target: call(
+                    on_state=lambda s, r=run: call(
                         self._status,
-                        f"{t.approach}: batch {s.status} {s.completed}/{s.total} · x: stop watching",
+                        f"{r.approach}: batch {s.status} {s.completed}/{s.total} · x: stop watching",
                     ),
                 )
                 if not state.done:
@@ -450,8 +458,8 @@ class EvalPanel(Vertical):
                     overrides=app.config.prices,
                 )
                 status = "done" if state.status == "completed" else "failed"
-                evals.finish_run(db, target.key, status, state.errors or None)
-            call(self._end, f"done: {len(cases)} items × {len(targets)} approaches (Batch API)")
+                evals.finish_run(db, run.id, status, state.errors or None)
+            call(self._end, f"done: {len(cases)} items × {len(runs)} approaches (Batch API)")
         except Exception as exc:
             message = explain_error(exc).message
             for run_id in run_ids:
@@ -460,6 +468,32 @@ class EvalPanel(Vertical):
             call(self._end, message, "red")
         finally:
             db.close()
+
+    def resume_batches(self, view: CostView) -> None:
+        """Watch again the batches of the latest evaluation (after a restart or a stop)."""
+        from workbench.store import evals
+        from workbench.store.examples import find_dataset
+
+        if self.running or self._user_stopped or view.group is None:
+            return
+        waiting = [r for r in view.group.runs if r.status == "batch" and r.batch_id]
+        if not waiting:
+            return
+        app: Any = self.app
+        setup = evals.load_prompt_setup(
+            app.db, view.prompt, default_model=app.config.profile.default_model
+        )
+        ds = find_dataset(app.db, view.dataset) if view.dataset else None
+        cases = evals.eval_cases(app.db, ds.id if ds else ...)
+        first = waiting[0]
+        self.running = True
+        self.run_batch(
+            [r.id for r in waiting],
+            cases,
+            evals.prompt_parts(setup),
+            Scorer.from_json(first.scorer),
+            first.seed,
+        )
 
 
 def _latency(r: Any) -> str:
