@@ -164,6 +164,17 @@ def test_missing_textual_serve_says_how_to_install(
     assert "pip install 'workbench[web]'" in capsys.readouterr().err
 
 
+def test_a_busy_port_is_reported_before_serving() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert "in use" in result.stderr and "--port" in result.stderr
+    assert "serving on" not in result.stderr
+
+
 def test_bad_profile_is_reported_before_serving() -> None:
     result = run_cli("serve", "--profile", "nope", "--port", "1")
     assert result.returncode == 2
@@ -229,6 +240,21 @@ class Served:
             except (OSError, ProcessLookupError):
                 continue
         return lines
+
+    def app_processes(self) -> list[str]:
+        return [
+            line
+            for line in self.session_command_lines()
+            if "-m workbench --db" in line and " serve " not in line and "/bin/sh" not in line
+        ]
+
+    def wait_for_apps(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.app_processes()) == count:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"expected {count} app processes, found {self.app_processes()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -301,7 +327,7 @@ def active_tab(screen: str) -> str | None:
     return None
 
 
-def wait_for_screen(driver, condition, what: str, timeout: float = 30) -> str:
+def wait_for_screen(driver, condition, what: str, timeout: float = 60) -> str:
     """Poll the terminal's text until `condition(text)` holds; fail with the last screen."""
     deadline = time.monotonic() + timeout
     screen = None
@@ -341,10 +367,8 @@ def test_browser_shows_the_app_and_switches_pane_with_the_keyboard(
         )
         assert "F4 Jobs" in screen
         assert SECRET not in screen and SECRET not in driver.page_source
+        served.wait_for_apps(1)  # this tab's own app process, started by the server
         assert not any(SECRET in line for line in served.session_command_lines())
-        assert any("-m workbench --db" in line for line in served.session_command_lines()), (
-            "the tab's app process should be running in the server's session"
-        )
         driver.save_screenshot(str(tmp_path / "browser-prompt.png"))
 
         driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys(Keys.F4)
@@ -352,5 +376,16 @@ def test_browser_shows_the_app_and_switches_pane_with_the_keyboard(
         shot = tmp_path / "browser-jobs.png"
         assert driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 1000
+
+        # a second tab is a second app process on the same database, starting on its own pane
+        first = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TERMINAL_HOOK})
+        driver.get(served.url + "/")
+        wait_for_screen(driver, lambda s: active_tab(s) == "F1 Prompt", "Prompt in the new tab")
+        served.wait_for_apps(2)
+        driver.close()  # closing a tab ends its app process
+        driver.switch_to.window(first)
+        served.wait_for_apps(1)
     finally:
         driver.quit()

@@ -11,6 +11,7 @@ server's environment or config, exactly as in a terminal.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import shlex
 import sys
@@ -122,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"workbench serve: {INSTALL_HINT}", file=sys.stderr)
         return 2
 
+    problem = _cannot_listen(args.host, args.port)
+    if problem:
+        print(
+            f"workbench serve: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr
+        )
+        return 2
     if not loopback:
         print(
             f"WARNING: serving on {args.host}:{args.port} with no login: anyone who can reach "
@@ -199,6 +206,25 @@ def _server_class():
             }
 
     return WorkbenchServer
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the port cannot be bound, checked before the server says it is serving."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"unknown host ({exc.strerror})"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            hint = "; pick another with --port" if exc.errno == errno.EADDRINUSE else ""
+            return f"{exc.strerror or exc}{hint}"
+    return None
 
 
 def _url_host(host: str) -> str:
