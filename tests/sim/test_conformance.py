@@ -196,3 +196,20 @@ def test_batch_objects(sim, openapi):
     openapi(body, "ListBatchesResponse")
     out = json.loads(client.files.content(done.output_file_id).text.splitlines()[0])
     openapi(out["response"]["body"], "CreateChatCompletionResponse")
+
+
+def test_upload_objects(sim, openapi):
+    client = sim.client()
+    body, upload = raw(
+        client.uploads.with_raw_response.create,
+        bytes=4,
+        filename="u.jsonl",
+        mime_type="application/jsonl",
+        purpose="fine-tune",
+    )
+    openapi(body, "Upload")
+    body, part = raw(client.uploads.parts.with_raw_response.create, upload.id, data=b"{}\n\n")
+    openapi(body, "UploadPart")
+    body, done = raw(client.uploads.with_raw_response.complete, upload.id, part_ids=[part.id])
+    openapi(body, "Upload")
+    assert done.file.bytes == 4

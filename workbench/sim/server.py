@@ -28,6 +28,7 @@ from workbench.sim.faults import KINDS, FaultBoard, Guard
 from workbench.sim.openai_errors import APIError, bad_request, error_response, not_found
 from workbench.sim.state import SimStore, active_batch_ids, active_job_ids, new_id
 from workbench.sim.training import ACTIVE, JobClock, clock_now, job_object, resolve_hyperparameters
+from workbench.sim.uploads import MAX_PART_BYTES, Uploads
 
 MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's Files API limit; --max-file-bytes lowers it for tests
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -43,6 +44,7 @@ class SimOptions:
     api_key: str | None = None
     flavor: str = "openai"  # "openai" | "azure" (pending status, raw results CSV)
     max_file_bytes: int = MAX_FILE_BYTES
+    max_part_bytes: int = MAX_PART_BYTES
 
 
 def completion_object(
@@ -89,6 +91,7 @@ class Simulator:
         self.store: SimStore | None = None
         self.clock: JobClock | None = None
         self.batch_clock: BatchClock | None = None
+        self.uploads = Uploads(None, self.file_object, UPLOAD_PURPOSES, options.max_part_bytes)
         self._tick_task: asyncio.Task | None = None
         self._validations: set[asyncio.Task] = set()
         self._trained_cache: dict[str, list[tuple[str, str]]] = {}
@@ -99,6 +102,7 @@ class Simulator:
         self.store = SimStore(self.options.db)
         self.clock = JobClock(self.store, self.options.flavor)
         self.batch_clock = BatchClock(self.store, self.batch_answer)
+        self.uploads.store = self.store
         self._restart_clocks()
         self._tick_task = asyncio.create_task(self._tick())
         try:
@@ -743,6 +747,7 @@ class Simulator:
         if job is None or job.get("validation") is not None:
             return
         n = result["n_examples"]
+        result["done_at_clock"] = clock_now(job, time.time())
         hp = resolve_hyperparameters(
             job["requested_hp"], job["method_type"], n, result["auto_epochs"]
         )
@@ -925,6 +930,10 @@ class Simulator:
                 "/v1/fine_tuning/jobs/{job_id}/checkpoints", self.job_checkpoints, methods=["GET"]
             ),
             Route("/v1/fine_tuning/jobs/{job_id}/{action}", self.job_action, methods=["POST"]),
+            Route("/v1/uploads", self.uploads.create, methods=["POST"]),
+            Route("/v1/uploads/{upload_id}/parts", self.uploads.add_part, methods=["POST"]),
+            Route("/v1/uploads/{upload_id}/complete", self.uploads.complete, methods=["POST"]),
+            Route("/v1/uploads/{upload_id}/cancel", self.uploads.cancel, methods=["POST"]),
             Route("/v1/batches", self.create_batch, methods=["POST"]),
             Route("/v1/batches", self.list_batches, methods=["GET"]),
             Route("/v1/batches/{batch_id}", self.get_batch, methods=["GET"]),

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS ft_models (
     id TEXT PRIMARY KEY, created INTEGER, job_id TEXT, base TEXT
 );
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, seq INTEGER, state TEXT NOT NULL
 );
@@ -259,6 +262,19 @@ class SimStore:
     def get_ft_model(self, model_id: str) -> dict | None:
         rows = list(self.db.query("SELECT * FROM ft_models WHERE id = ?", [model_id]))
         return rows[0] if rows else None
+
+    # uploads (the Uploads API: parts on disk beside the files, the upload as one JSON document)
+    def save_upload(self, upload: dict) -> None:
+        self.db.execute(
+            "INSERT INTO uploads(id, state) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+            [upload["id"], json.dumps(upload)],
+        )
+        self.db.conn.commit()
+
+    def get_upload(self, upload_id: str) -> dict | None:
+        row = self.db.execute("SELECT state FROM uploads WHERE id = ?", [upload_id]).fetchone()
+        return json.loads(row[0]) if row else None
 
     # batches
     def save_batch(self, batch: dict) -> None:

@@ -191,7 +191,10 @@ class JobClock:
         while True:
             status = job["status"]
             if status == "validating_files":
-                t = VALIDATE_SECONDS
+                if job.get("validation") is None:
+                    break  # the validator is still reading the file (in a thread)
+                # a slow validation (a big file) ends when it ends, not at the nominal time
+                t = max(VALIDATE_SECONDS, job["validation"].get("done_at_clock", 0.0))
                 if clock < t:
                     break
                 at = real_time_of(job, t, now)
