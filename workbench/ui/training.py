@@ -170,7 +170,11 @@ class TrainingScreen(PaneScreen):
             listing.add_option(Option(label, id=str(dataset.id)))
         if not has_any:
             self.dataset_id = None
+            if self.focused is not None and self.focused.id != "search":
+                self.set_focus(None)  # nothing hidden keeps the focus (and the footer's keys)
             return
+        if self.focused is None:
+            listing.focus()
         ids = [d.id for d in datasets]
         target = wanted if wanted in ids else ids[0]
         listing.highlighted = ids.index(target)
@@ -584,12 +588,13 @@ class TrainingScreen(PaneScreen):
     def _imported(self, request: ImportRequest, dataset_id: int, summary: Any) -> None:
         self._finish()
         self.refresh_datasets(select=dataset_id)
+        self.table.focus()
         body = Text()
         body.append(summary.describe() + "\n", style="bold")
         if summary.problem_lines:
             body.append("\nProblems by line (the rows are kept: filter with f, fix with enter)\n")
             for line, code, message in summary.problem_lines:
-                body.append(f"line {line:>6}  ", style="dim")
+                body.append(f"line {line}  ", style="dim")
                 body.append(f"{code}: ", style="red")
                 body.append(message + "\n")
             if summary.with_problems > len(summary.problem_lines):
@@ -932,7 +937,7 @@ def _report_text(
 
     def add(label: str, problem: Any) -> None:
         error = problem.severity == "error"
-        text.append(f"{label:>12}  ", style="dim")
+        text.append(f"{label}  " if label else "", style="dim")
         text.append(f"{problem.code}: ", style="red" if error else "yellow")
         text.append(problem.message + "\n")
 

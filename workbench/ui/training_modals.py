@@ -90,7 +90,7 @@ class NameDialog(Dialog):
         self._check = check
 
     def compose_fields(self) -> ComposeResult:
-        yield Input(self._value, placeholder="name", id="name")
+        yield Input(self._value, placeholder="name", id="name", compact=True)
 
     def submit(self) -> None:
         name = self.query_one("#name", Input).value.strip()
@@ -158,16 +158,25 @@ class ImportDialog(Dialog):
     def compose_fields(self) -> ComposeResult:
         yield Label("File (→ completes the path)")
         yield Input(
-            self._path, placeholder="path/to/train.jsonl", id="path", suggester=PathSuggester()
+            self._path,
+            placeholder="path/to/train.jsonl",
+            id="path",
+            suggester=PathSuggester(),
+            compact=True,
         )
         yield Label("Into dataset (a new name creates it)")
-        yield Input(self._dataset_name, placeholder="dataset name", id="dataset")
+        yield Input(self._dataset_name, placeholder="dataset name", id="dataset", compact=True)
         with Vertical(id="csv-options"):
             yield Label("CSV columns: prompt → user, completion → assistant")
             with Horizontal(classes="dialog-row"):
-                yield Input("prompt", placeholder="prompt column", id="prompt-column")
-                yield Input("completion", placeholder="completion column", id="completion-column")
-            yield Input("", placeholder="system prompt (optional)", id="system")
+                yield Input("prompt", placeholder="prompt column", id="prompt-column", compact=True)
+                yield Input(
+                    "completion",
+                    placeholder="completion column",
+                    id="completion-column",
+                    compact=True,
+                )
+            yield Input("", placeholder="system prompt (optional)", id="system", compact=True)
 
     def on_mount(self) -> None:
         self._toggle_csv(self._path)
@@ -229,7 +238,13 @@ class ExportDialog(Dialog):
             options.append(("validation", "validation"))
         yield Select(options, value="train", allow_blank=False, id="split", compact=True)
         yield Label("File (empty: exports/ beside the database)")
-        yield Input("", placeholder="path/to/train.jsonl", id="path", suggester=PathSuggester())
+        yield Input(
+            "",
+            placeholder="path/to/train.jsonl",
+            id="path",
+            suggester=PathSuggester(),
+            compact=True,
+        )
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -257,9 +272,9 @@ class SplitDialog(Dialog):
 
     def compose_fields(self) -> ComposeResult:
         yield Label("Validation share, in percent")
-        yield Input("10", id="percent", type="number")
+        yield Input("10", id="percent", type="number", compact=True)
         yield Label("Seed (same seed, same split)")
-        yield Input("42", id="seed", type="integer")
+        yield Input("42", id="seed", type="integer", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#percent", Input).focus()
