@@ -37,6 +37,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-proxy-server",
+    "--disable-dev-shm-usage",
     # the page asks for a web font: keep every name but loopback unresolvable (no network in tests)
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--window-size=1280,800",
@@ -115,6 +116,17 @@ def test_request_problem_refuses_rebinding_and_cross_site_websockets() -> None:
         "box.lan:8000", "http://x.lan", loopback_only=False, websocket=True
     )
     assert serve.request_problem(None, None, loopback_only=False, websocket=False)
+    # behind a reverse proxy (--public-url) the public name and origin are the page's own
+    proxied = {"loopback_only": True, "public_url": "https://wb.example.org"}
+    assert (
+        serve.request_problem("127.0.0.1:8000", "https://wb.example.org", websocket=True, **proxied)
+        is None
+    )
+    assert serve.request_problem("wb.example.org", None, websocket=False, **proxied) is None
+    assert serve.request_problem("evil.example", None, websocket=False, **proxied)
+    assert serve.request_problem(
+        "127.0.0.1:8000", "https://evil.example", websocket=True, **proxied
+    )
 
 
 def test_app_command_has_the_database_and_profile_but_no_key(

@@ -64,22 +64,31 @@ def _hostname(netloc: str) -> str | None:
 
 
 def request_problem(
-    host_header: str | None, origin: str | None, *, loopback_only: bool, websocket: bool
+    host_header: str | None,
+    origin: str | None,
+    *,
+    loopback_only: bool,
+    websocket: bool,
+    public_url: str | None = None,
 ) -> str | None:
     """Why a request must be refused, or None when it may go on.
 
     `loopback_only`: the server was bound to loopback, so only a loopback Host is genuine (a
     public name resolving to 127.0.0.1 is a DNS-rebinding page). `websocket`: the connection that
     drives the app must come from the page this server sent (same origin), never from another site.
+    `public_url` (from --public-url) is the one other address the page may be served under.
     """
+    public = urlsplit(public_url) if public_url else None
     host = _hostname(host_header or "")
     if not host:
         return "missing Host header"
-    if loopback_only and not is_loopback(host):
+    if loopback_only and not is_loopback(host) and not (public and host == public.hostname):
         return f"Host {host_header!r} is not a loopback address"
     if websocket and origin is not None:
-        origin_netloc = urlsplit(origin).netloc.lower()
-        if origin_netloc != (host_header or "").lower():
+        allowed = {(host_header or "").lower()}
+        if public:
+            allowed.add(public.netloc.lower())
+        if urlsplit(origin).netloc.lower() not in allowed:
             return f"websocket from another origin ({origin!r})"
     return None
 
@@ -180,6 +189,7 @@ def _server_class():
                     request.headers.get("Origin"),
                     loopback_only=self.loopback_only,
                     websocket=request.path == "/ws",
+                    public_url=self.fixed_public_url,
                 )
                 if problem:
                     raise web.HTTPForbidden(text=f"workbench: refused: {problem}\n")
