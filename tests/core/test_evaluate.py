@@ -83,7 +83,13 @@ def test_judge_reply_reading():
     assert not read_judge_reply("2", candidate_first=True).passed
     assert read_judge_reply("2", candidate_first=False).passed
     assert read_judge_reply("TIE", candidate_first=False).passed
+    assert read_judge_reply("Answer 2.", candidate_first=False).passed
     assert read_judge_reply("no idea", candidate_first=True) is None
+    # a number inside a longer reply is not a verdict
+    assert (
+        read_judge_reply("Simulated reply: answer 1 hardware answer 2", candidate_first=True)
+        is None
+    )
 
 
 def test_wilson_interval_known_values():

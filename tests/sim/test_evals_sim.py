@@ -198,3 +198,30 @@ def test_batch_path(sim, db, trained):
     assert first.cost_usd == pytest.approx(
         cost_usd(ft_run.model, first.input_tokens, first.output_tokens, batch=True)
     )
+
+
+def test_llm_judge_through_the_simulator(sim, db):
+    """The judge is a second chat call. An answer identical to the reference passes without one;
+    the simulator's generic judge reply is not a verdict, so that item fails with a reason."""
+    seed_scenario(db)
+    setup = evals.load_prompt_setup(db, "router")
+    cases = evals.eval_cases(db)[:2]
+    outcomes = {}
+
+    async def go():
+        async with sim.async_client() as client:
+            await run_concurrently(
+                client,
+                cases,
+                [EvalTarget("few", "few-shot", MODEL), EvalTarget("zero", "zero-shot", MODEL)],
+                Scorer("judge", judge_model=MODEL),
+                evals.prompt_parts(setup),
+                lambda t, c, o: outcomes.setdefault(t.key, []).append(o),
+                seed=5,
+            )
+
+    asyncio.run(go())
+    assert [o.detail for o in outcomes["few"]] == ["identical to the reference"] * 2
+    assert all(o.passed for o in outcomes["few"])
+    zero = outcomes["zero"]
+    assert all(o.passed is False and o.detail.startswith("judge reply not readable") for o in zero)

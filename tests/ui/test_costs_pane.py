@@ -80,6 +80,19 @@ async def test_volume_edit_changes_the_figures_and_is_saved(seeded):
     db.close()
 
 
+async def test_volume_presets(seeded):
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        screen = await settle(app, pilot)
+        assert screen.view.estimate.settings.volume == 1_000_000
+        assert screen.query_one("#volume", Input).value == "1M"
+        await pilot.press("1")
+        screen = await settle(app, pilot)
+        assert screen.view.estimate.settings.volume == 1_000
+
+
 async def test_invalid_volume_is_flagged_and_ignored(seeded):
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:

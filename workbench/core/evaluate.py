@@ -191,12 +191,19 @@ def judge_messages(
     ], candidate_first
 
 
+def judge_shortcut(answer: str, expected: str) -> ItemScore | None:
+    """An answer identical to the reference (ignoring case and spacing) passes without a judge call."""
+    if _norm(answer, False) == _norm(expected, False) and expected.strip():
+        return ItemScore(True, "identical to the reference")
+    return None
+
+
 def read_judge_reply(reply: str, candidate_first: bool) -> ItemScore | None:
     """Pass when the candidate wins or ties with the reference; None when the reply is unreadable."""
-    words = re.findall(r"\b(1|2|tie)\b", (reply or "").casefold())
-    if not words:
+    match = re.match(r"\W*(?:answer\s*)?(1|2|tie)\b", (reply or "").casefold())
+    if not match:
         return None
-    verdict = words[0]
+    verdict = match.group(1)
     if verdict == "tie":
         return ItemScore(True, "judge: as good as the reference")
     candidate = "1" if candidate_first else "2"

@@ -26,6 +26,7 @@ from workbench.core.evaluate import (
     Scorer,
     case_messages,
     judge_messages,
+    judge_shortcut,
     read_judge_reply,
     score_answer,
 )
@@ -130,6 +131,9 @@ def _problem(exc: BaseException) -> str:
 async def _judge_async(
     client: AsyncOpenAI, scorer: Scorer, case: EvalCase, answer: str, seed: int, model: str
 ) -> ItemScore:
+    same = judge_shortcut(answer, case.expected)
+    if same is not None:
+        return same
     messages, candidate_first = judge_messages(
         scorer, case.question, case.expected, answer, seed=seed, item_key=case.example_id
     )
@@ -332,6 +336,9 @@ def collect_batch(
 def _judge_sync(
     client: OpenAI, scorer: Scorer, case: EvalCase, answer: str, seed: int, model: str
 ) -> ItemScore:
+    same = judge_shortcut(answer, case.expected)
+    if same is not None:
+        return same
     messages, candidate_first = judge_messages(
         scorer, case.question, case.expected, answer, seed=seed, item_key=case.example_id
     )
