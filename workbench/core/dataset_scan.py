@@ -86,7 +86,7 @@ class LineChecker:
     def _check_line(self, raw: bytes, line_no: int, result: BlockResult, totals: array) -> None:
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        if not raw.strip():
+        if not raw or raw.isspace():
             result.problems.append(
                 Problem(line_no, "blank_line", "blank line (skipped; not an example)", WARNING)
             )
