@@ -281,16 +281,107 @@ async def test_validate_the_whole_dataset_shows_the_report(db_path):
         await import_file(app, pilot, MESSY)
         await pilot.press("escape")
         await pilot.pause()
+        # a stale cache (say, rules changed since the import) is put right by a full validation
+        app.db.execute("update examples set problems = '[]' where source_line = 7")
         await pilot.press("v")
         await app.workers.wait_for_complete()
         await until(pilot, lambda: isinstance(app.screen, ReportScreen))
         text = str(app.screen.query_one("#report-text").render())
         assert "examples        11 (6 valid)" in text
         assert "estimated cost" in text and "epochs" in text
-        assert "line 3" in text and "invalid_json" in text
-        assert (
-            "fewer than" in text.lower() or "10" in text
-        )  # too few examples is a whole-file finding
+        for line, code in ((3, "invalid_json"), (6, "not_an_object"), (7, "unknown_role")):
+            assert f"line {line}  {code}:" in text
+        assert "Whole dataset" not in text
+        row = store.list_examples(app.db, with_problems=True, order="line")
+        assert [r.source_line for r in row] == [3, 6, 7, 8, 10]
+
+
+async def test_validate_a_tiny_dataset_says_it_is_too_small(db_path):
+    seed_dataset(db_path, "tiny", [chat(f"q{i}", f"a{i}") for i in range(3)])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        text = str(app.screen.query_one("#report-text").render())
+        assert "Whole dataset" in text and "too_few_examples" in text
+
+
+TOOL_EXAMPLE = {
+    "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+        {"role": "assistant", "content": "It is 18C.", "weight": 1},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ],
+}
+
+
+async def test_tool_calls_are_edited_as_json_and_checked(db_path):
+    dataset_id = seed_dataset(db_path, "tools", [{"data": TOOL_EXAMPLE}])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        turns = list(editor.query(TurnEditor))
+        assert [t.role for t in turns] == ["user", "assistant", "tool", "assistant"]
+        calls = turns[1].query_one(".turn-tool-calls", TextArea)
+        assert json.loads(calls.text) == TOOL_EXAMPLE["messages"][1]["tool_calls"]
+        assert turns[2].query_one(".turn-tool-call-id", Input).value == "call_1"
+        row_id = editor.example_id
+
+        # broken JSON is not written: the last good version stays, the turn says why
+        calls.text = '[{"id": "call_1",'
+        await until(pilot, lambda: bool(editor.unsaved))
+        assert "tool_calls: not valid JSON" in str(turns[1].query_one(".turn-problem").render())
+        assert store.get_example(app.db, row_id).data == TOOL_EXAMPLE
+
+        # arguments that are not a JSON string: saved, and the validator's problem is shown
+        bad = [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": {"city": "Paris"}},
+            }
+        ]
+        calls.text = json.dumps(bad)
+        await until(pilot, lambda: store.get_example(app.db, row_id).problems != [])
+        saved = store.get_example(app.db, row_id)
+        assert saved.messages[1]["tool_calls"] == bad and saved.messages[1]["content"] is None
+        assert [p["code"] for p in saved.problems] == ["invalid_tool_arguments"]
+        assert "messages[1]" in str(turns[1].query_one(".turn-problem").render())
+
+        calls.text = json.dumps(TOOL_EXAMPLE["messages"][1]["tool_calls"])
+        await until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
+        # the row is back to exactly what it was, key order included
+        assert json.dumps(store.get_example(app.db, row_id).data) == json.dumps(TOOL_EXAMPLE)
+        await pilot.press("escape")
+        await pilot.pause()
+    assert store.count_examples(open_db(db_path), dataset_id=dataset_id) == 1
 
 
 async def test_delete_undo_and_promote(db_path):

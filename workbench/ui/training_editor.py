@@ -247,6 +247,7 @@ class ExampleEditor(Screen):
         self._form_stale = False
         self._raw_stale = False
         self._source: str = "form"  # which tab the pending change came from
+        self.unsaved: list[str] = []  # JSON fields that do not parse (not written)
 
     def compose(self) -> ComposeResult:
         where = f"line {self.example.source_line}" if self.example.source_line else "added by hand"
@@ -431,31 +432,46 @@ class ExampleEditor(Screen):
                 return
             new_data, field_errors = self._data_from_form()
             self._raw_stale = True
-        if new_data == self.data and not field_errors:
+        if field_errors:
+            # a JSON field that does not parse is not written (the row keeps its last good
+            # version); the text stays on screen until it is fixed
+            self.unsaved = [message for _, message in field_errors]
+            self._show_unsaved(field_errors)
+            return
+        self.unsaved = []
+        if new_data == self.data:
             return
         self.data = new_data
         self.raw_text = dumps_line(new_data)
         check = check_example(
             new_data, self.tokenizer, method=self.method, model=self.model, line=line
         )
-        problems = [Problem(line, "invalid_json", msg) for _, msg in field_errors]
-        problems += check.problems
         store.update_example(
             db,
             self.example_id,
             data=new_data,
             tokens=check.tokens,
-            problems=problems_to_dicts(problems),
+            problems=problems_to_dicts(check.problems),
         )
         self.edited = True
-        self._show_problems(problems, check.tokens, field_errors)
+        self._show_problems(check.problems, check.tokens)
 
-    def _show_problems(
-        self,
-        problems: list[Problem],
-        tokens: int | None,
-        field_errors: list[tuple[int, str]] | None = None,
-    ) -> None:
+    def _show_unsaved(self, field_errors: list[tuple[int, str]]) -> None:
+        summary = Text()
+        summary.append("⚠ not saved: ", style="bold red")
+        summary.append("fix the JSON marked below (the last good version is kept)")
+        self.query_one("#editor-summary", Static).update(summary)
+        for i, turn in enumerate(self.query(TurnEditor)):
+            mine = [Problem(0, "invalid_json", m) for index, m in field_errors if index == i]
+            if mine:
+                turn.show_problems(mine)
+        tools = [Problem(0, "invalid_json", m) for index, m in field_errors if index < 0]
+        if tools:
+            widget = self.query_one("#tools-problem", Static)
+            widget.update(problems_text(tools))
+            widget.display = True
+
+    def _show_problems(self, problems: list[Problem], tokens: int | None) -> None:
         errors = sum(p.severity == "error" for p in problems)
         warnings = len(problems) - errors
         summary = Text()
@@ -478,9 +494,6 @@ class ExampleEditor(Screen):
                 per_turn.setdefault(int(match.group(1)), []).append(problem)
             else:
                 general.append(problem)
-        for index, message in field_errors or []:
-            if index >= 0:
-                per_turn.setdefault(index, []).append(Problem(0, "invalid_json", message))
         for i, turn in enumerate(self.query(TurnEditor)):
             turn.show_problems(per_turn.get(i, []))
         tools_problem = self.query_one("#tools-problem", Static)
@@ -498,4 +511,10 @@ class ExampleEditor(Screen):
 
     def action_close(self) -> None:
         self.save_now()
+        if self.unsaved:
+            self.notify(
+                "not saved (not valid JSON): " + "; ".join(self.unsaved),
+                severity="warning",
+                timeout=10,
+            )
         self.dismiss(self.edited)
