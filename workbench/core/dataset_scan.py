@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import signal
 import threading
 from array import array
 from collections import Counter, deque
@@ -197,6 +198,8 @@ _worker_checker: LineChecker | None = None
 
 def _worker_init(model: str, method: str, want_hashes: bool, exact: bool, note: str) -> None:
     global _worker_checker
+    # Ctrl-C is the parent's to handle: it cancels the pool; workers must not print tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if exact:
         tokenizer = get_tokenizer(model)
     else:  # the parent could not load it: count the same estimate, do not try again
@@ -239,7 +242,8 @@ def _results(
     # enough blocks to keep every worker busy on mid-sized files, big ones for big files
     size = path.stat().st_size
     block_bytes = min(BLOCK_BYTES, max(MIN_POOL_BLOCK_BYTES, size // (workers * 8)))
-    with _pool(workers, checker) as pool:
+    pool = _pool(workers, checker)
+    try:
         pending: deque = deque()
         for first_line, blob, done in read_blocks(path, block_bytes):
             pending.append((pool.submit(_worker_block, first_line, blob), done))
@@ -253,6 +257,10 @@ def _results(
             yield future.result()
             if progress:
                 progress(at)
+    except BaseException:  # Ctrl-C, a closed generator: drop the queued blocks, do not wait
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def auto_workers(size: int) -> int:
