@@ -37,7 +37,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from workbench.core.estimate import DEFAULT_VOLUME, Estimate, EstimateSettings
+from workbench.core.estimate import CACHE_MIN_PREFIX, DEFAULT_VOLUME, Estimate, EstimateSettings
 from workbench.core.evaluate import (
     Verdict,
     fmt_count,
@@ -407,15 +407,17 @@ class CostsScreen(PaneScreen):
             )
         else:
             summary.append("none (fine-tuning never gets cheaper than few-shot)")
-        cached = [a for a in est.approaches if a.cached_tokens]
-        if cached:
-            summary.append(
-                "\nCached: " + ", ".join(f"{a.approach} {a.cached_tokens:,} tok" for a in cached),
-                style="dim",
-            )
         out_source = next((a.output_source for a in est.approaches if a.output_source), "")
-        if out_source:
-            summary.append(f"\nOutput tokens: {out_source}", style="dim")
+        prefix = "/".join(
+            f"{a.cacheable_prefix:,}"
+            + (f" ({a.cached_tokens:,} cached)" if a.cached_tokens else "")
+            for a in est.approaches
+        )
+        summary.append(
+            f"\nOutput: {out_source or 'your figure'} · prefix {prefix} tok "
+            f"(cache ≥{CACHE_MIN_PREFIX:,})",
+            style="dim",
+        )
         for note in est.notes:
             summary.append(f"\n⚠ {note}", style="yellow")
         self.query_one("#cost-summary", Static).update(summary)
