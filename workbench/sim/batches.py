@@ -13,9 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workbench.sim.openai_errors import APIError, bad_request
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.state import SimStore, new_id
 from workbench.sim.training import clock_now, real_time_of, stop_clock
+from workbench.sim.wire import Handlers, int_param, json_body, list_page
 
 VALIDATE_SECONDS = 20.0
 PER_REQUEST_SECONDS = 1.0
@@ -268,3 +272,34 @@ def batch_object(batch: dict) -> dict:
         if batch.get(key) is not None:
             obj[key] = batch[key]
     return obj
+
+
+class BatchRoutes(Handlers):
+    """`/v1/batches` handlers."""
+
+    def get_batch_or_404(self, batch_id: str) -> dict:
+        batch = self.sim.store.get_batch(batch_id)
+        if batch is None:
+            raise not_found(f"No batch found with id '{batch_id}'.", "batch_id")
+        return self.sim.batch_clock.advance(batch)
+
+    async def create_batch(self, request: Request) -> Response:
+        body = await json_body(request)
+        batch = self.sim.batch_clock.create(body, self.sim.options.speed)
+        return JSONResponse(batch_object(batch))
+
+    async def get_batch(self, request: Request) -> Response:
+        return JSONResponse(batch_object(self.get_batch_or_404(request.path_params["batch_id"])))
+
+    async def cancel_batch(self, request: Request) -> Response:
+        batch = self.get_batch_or_404(request.path_params["batch_id"])
+        if batch["status"] not in ("validating", "in_progress", "finalizing", "cancelling"):
+            raise bad_request(f"Batch {batch['id']} is {batch['status']} and cannot be cancelled.")
+        return JSONResponse(batch_object(self.sim.batch_clock.cancel(batch, time.time())))
+
+    async def list_batches(self, request: Request) -> Response:
+        limit = int_param(request, "limit", 20, 1, 100)
+        rows = self.sim.store.batches_page(request.query_params.get("after"))
+        now = time.time()
+        data = [batch_object(self.sim.batch_clock.advance(b, now)) for b in rows[:limit]]
+        return JSONResponse(list_page(data, len(rows) > limit))

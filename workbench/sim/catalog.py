@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 OWNED_BY = "workbench-simulator"
 ORG = "sim-org"
-TODAY = "2026-11-25"  # the simulator's notion of "now" for shutdown checks is the real clock
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from workbench.sim.files import UPLOAD_PURPOSES, file_object
 from workbench.sim.openai_errors import APIError, bad_request, not_found
-from workbench.sim.state import SimStore, new_id
+from workbench.sim.state import new_id
+from workbench.sim.wire import Handlers, json_body
 
 MAX_UPLOAD_BYTES = 8 * 1024**3
 MAX_PART_BYTES = 64 * 1024**2
@@ -33,22 +34,16 @@ def upload_object(upload: dict, file_object: dict | None = None) -> dict:
     }
 
 
-class Uploads:
-    """Handlers for /v1/uploads; `file_object(row)` renders the File a completed upload makes."""
-
-    def __init__(self, store: Any, file_object: Any, purposes: tuple[str, ...], max_part: int):
-        self.store: SimStore = store
-        self.file_object = file_object
-        self.purposes = purposes
-        self.max_part = max_part
+class Uploads(Handlers):
+    """Handlers for /v1/uploads."""
 
     def _get(self, upload_id: str) -> dict:
-        upload = self.store.get_upload(upload_id)
+        upload = self.sim.store.get_upload(upload_id)
         if upload is None:
             raise not_found(f"Upload {upload_id} not found.", "upload_id")
         if upload["status"] == "pending" and time.time() > upload["expires_at"]:
             upload["status"] = "expired"
-            self.store.save_upload(upload)
+            self.sim.store.save_upload(upload)
         return upload
 
     def _pending(self, upload_id: str) -> dict:
@@ -58,13 +53,13 @@ class Uploads:
         return upload
 
     async def create(self, request: Request) -> Response:
-        body = await request.json()
+        body = await json_body(request)
         size, filename, purpose = body.get("bytes"), body.get("filename"), body.get("purpose")
         if not isinstance(size, int) or not 0 < size <= MAX_UPLOAD_BYTES:
             raise bad_request("bytes must be between 1 and 8 GB.", "bytes")
         if not isinstance(filename, str) or not filename:
             raise bad_request("Missing required parameter: 'filename'.", "filename")
-        if purpose not in self.purposes:
+        if purpose not in UPLOAD_PURPOSES:
             raise bad_request(f"'{purpose}' is not a valid purpose.", "purpose")
         if not isinstance(body.get("mime_type"), str):
             raise bad_request("Missing required parameter: 'mime_type'.", "mime_type")
@@ -80,7 +75,7 @@ class Uploads:
             "parts": {},
             "file_id": None,
         }
-        self.store.save_upload(upload)
+        self.sim.store.save_upload(upload)
         return JSONResponse(upload_object(upload))
 
     async def add_part(self, request: Request) -> Response:
@@ -90,7 +85,7 @@ class Uploads:
             if data is None or isinstance(data, str):
                 raise bad_request("Missing required parameter: 'data'.", "data")
             part_id = new_id("part_")
-            target = self.store.files_dir / f"{upload['id']}.{part_id}"
+            target = self.sim.store.files_dir / f"{upload['id']}.{part_id}"
 
             def copy() -> int:
                 data.file.seek(0)
@@ -98,13 +93,13 @@ class Uploads:
                 with target.open("wb") as out:
                     while chunk := data.file.read(1024 * 1024):
                         written += len(chunk)
-                        if written > self.max_part:
+                        if written > self.sim.options.max_part_bytes:
                             break
                         out.write(chunk)
                 return written
 
             size = await anyio.to_thread.run_sync(copy)
-        if size > self.max_part:
+        if size > self.sim.options.max_part_bytes:
             target.unlink(missing_ok=True)
             raise APIError(
                 413,
@@ -115,7 +110,7 @@ class Uploads:
             )
         upload = self._pending(upload["id"])  # re-read: parts may arrive in parallel
         upload["parts"][part_id] = size
-        self.store.save_upload(upload)
+        self.sim.store.save_upload(upload)
         return JSONResponse(
             {
                 "id": part_id,
@@ -127,7 +122,7 @@ class Uploads:
 
     async def complete(self, request: Request) -> Response:
         upload = self._pending(request.path_params["upload_id"])
-        body = await request.json()
+        body = await json_body(request)
         part_ids = body.get("part_ids")
         if not isinstance(part_ids, list) or not part_ids:
             raise bad_request("Missing required parameter: 'part_ids'.", "part_ids")
@@ -141,34 +136,34 @@ class Uploads:
                 "part_ids",
             )
         file_id = new_id("file-", 22)
-        target = self.store.file_path(file_id)
+        target = self.sim.store.file_path(file_id)
         md5 = hashlib.md5()
 
         def join() -> None:
             with target.open("wb") as out:
                 for part_id in part_ids:
-                    part = self.store.files_dir / f"{upload['id']}.{part_id}"
+                    part = self.sim.store.files_dir / f"{upload['id']}.{part_id}"
                     with part.open("rb") as fh:
                         while chunk := fh.read(1024 * 1024):
                             md5.update(chunk)
                             out.write(chunk)
             for part_id in upload["parts"]:
-                (self.store.files_dir / f"{upload['id']}.{part_id}").unlink(missing_ok=True)
+                (self.sim.store.files_dir / f"{upload['id']}.{part_id}").unlink(missing_ok=True)
 
         await anyio.to_thread.run_sync(join)
         expected = body.get("md5")
         if isinstance(expected, str) and expected and expected != md5.hexdigest():
             target.unlink(missing_ok=True)
             raise bad_request("The md5 of the parts does not match the md5 given.", "md5")
-        row = self.store.add_file(file_id, total, upload["filename"], upload["purpose"])
+        row = self.sim.store.add_file(file_id, total, upload["filename"], upload["purpose"])
         upload.update(status="completed", file_id=file_id)
-        self.store.save_upload(upload)
-        return JSONResponse(upload_object(upload, self.file_object(row)))
+        self.sim.store.save_upload(upload)
+        return JSONResponse(upload_object(upload, file_object(row)))
 
     async def cancel(self, request: Request) -> Response:
         upload = self._pending(request.path_params["upload_id"])
         for part_id in upload["parts"]:
-            (self.store.files_dir / f"{upload['id']}.{part_id}").unlink(missing_ok=True)
+            (self.sim.store.files_dir / f"{upload['id']}.{part_id}").unlink(missing_ok=True)
         upload["status"] = "cancelled"
-        self.store.save_upload(upload)
+        self.sim.store.save_upload(upload)
         return JSONResponse(upload_object(upload))
