@@ -212,17 +212,12 @@ def test_permission_denied_exits_2_in_process(tmp_path, monkeypatch, capsys):
     assert f"cannot read {path}: Permission denied" in captured.err
 
 
-def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
-    """stderr on a pseudo-terminal: the bar is drawn and cleared; stdout stays clean JSON."""
-    import pty
-
-    from workbench.commands.validate import PROGRESS_MIN_BYTES
-
-    path = tmp_path / "big.jsonl"
+def big_file(path: Path, size: int) -> int:
+    """A valid file of about `size` bytes; returns its number of examples."""
     filler = "lorem ipsum dolor sit amet " * 60
     with open(path, "w", encoding="utf-8") as fh:
         i = 0
-        while fh.tell() < PROGRESS_MIN_BYTES + 2**20:
+        while fh.tell() < size:
             row = {
                 "messages": [
                     {"role": "system", "content": filler},
@@ -232,6 +227,17 @@ def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
             }
             fh.write(json.dumps(row) + "\n")
             i += 1
+    return i
+
+
+def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
+    """stderr on a pseudo-terminal: the bar is drawn and cleared; stdout stays clean JSON."""
+    import pty
+
+    from workbench.commands.validate import PROGRESS_MIN_BYTES
+
+    path = tmp_path / "big.jsonl"
+    i = big_file(path, PROGRESS_MIN_BYTES + 2**20)
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench", "validate", str(path), "--json"],
@@ -255,3 +261,41 @@ def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
     assert json.loads(out)["valid_examples"] == i
     assert b"validating" in drawn and b"%" in drawn
     assert drawn.endswith(b"\r\x1b[K")  # cleared at the end
+
+
+def test_ctrl_c_mid_scan_exits_130_without_tracebacks(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C does) once the bar shows the scan is
+    under way: the pool is cancelled, nothing but the bar reaches the terminal."""
+    import pty
+    import signal
+
+    path = tmp_path / "big.jsonl"
+    big_file(path, 40 * 2**20)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "validate", str(path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+    os.close(follower)
+    drawn = b""
+    while b"validating" not in drawn:
+        chunk = os.read(leader, 4096)
+        assert chunk, "the process ended before drawing progress"
+        drawn += chunk
+    os.killpg(proc.pid, signal.SIGINT)
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 130
+    assert out == b""
+    assert b"Traceback" not in drawn
