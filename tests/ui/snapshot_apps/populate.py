@@ -54,13 +54,13 @@ def chat(ticket: str, label: str, system: str | None = SYSTEM) -> dict:
     return {"messages": [*messages, {"role": "assistant", "content": label}]}
 
 
-def populate(db_path: Path) -> Path:
-    """Fill a fresh database at `db_path` and return it."""
+def populate(db_path: Path, base_url: str = DEFAULT_BASE_URL) -> Path:
+    """Fill a fresh database at `db_path` and return it (jobs stored under `base_url`)."""
     db = open_db(db_path)
     try:
         _examples(db)
         _prompt_and_runs(db)
-        _job(db)
+        _job(db, base_url)
         _evaluation(db)
         fix_times(db)
     finally:
@@ -163,7 +163,7 @@ def loss(step: int) -> float:
     return round(0.35 + 2.1 * math.exp(-step / 9) + 0.06 * math.sin(step * 1.7), 4)
 
 
-def _job(db) -> None:
+def _job(db, base_url: str) -> None:
     from workbench.store import jobs
 
     steps = 36
@@ -253,13 +253,13 @@ def _job(db) -> None:
     jobs.upsert_job(
         db,
         "default",
-        DEFAULT_BASE_URL,
+        base_url,
         job,
         dataset_name="support-tickets",
         estimated_tokens=5184,
         estimated_cost_usd=0.026,
     )
-    jobs.add_events(db, DEFAULT_BASE_URL, JOB_ID, list(reversed(events)))
+    jobs.add_events(db, base_url, JOB_ID, list(reversed(events)))
     checkpoints = [
         {
             "id": f"ftckpt-s-{step}",
@@ -270,7 +270,7 @@ def _job(db) -> None:
         }
         for step in (12, 24)
     ]
-    jobs.add_checkpoints(db, DEFAULT_BASE_URL, JOB_ID, checkpoints)
+    jobs.add_checkpoints(db, base_url, JOB_ID, checkpoints)
     failed = dict(
         job,
         id="ftjob-snapshot0000",
@@ -285,7 +285,7 @@ def _job(db) -> None:
             "param": "training_file",
         },
     )
-    jobs.upsert_job(db, "default", DEFAULT_BASE_URL, failed, dataset_name="support-tickets")
+    jobs.upsert_job(db, "default", base_url, failed, dataset_name="support-tickets")
 
 
 def _evaluation(db) -> None:
