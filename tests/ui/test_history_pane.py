@@ -41,13 +41,13 @@ async def test_pages_filters_and_search(db, db_path):
         screen = await _history(app, pilot)
         table = screen.query_one("#run-table")
         assert table.row_count == PAGE_SIZE  # one page in the widget, never every row
-        assert str(table.get_row_at(0)[-1]) == f"answer {PAGE_SIZE + 19}"
+        assert str(table.get_row_at(0)[7]) == f"answer {PAGE_SIZE + 19}"
         pager = str(screen.query_one("#history-pager").render())
         assert f"of {PAGE_SIZE + 20}" in pager and "page 1/2" in pager
         table.focus()
         await pilot.press("n")
         await pilot.pause()
-        assert table.row_count == 20 and str(table.get_row_at(19)[-1]) == "answer 0"
+        assert table.row_count == 20 and str(table.get_row_at(19)[7]) == "answer 0"
         await pilot.press("p")
         await pilot.pause()
         assert table.row_count == PAGE_SIZE

@@ -363,6 +363,11 @@ async def test_provider_faults_show_plain_words_and_are_recorded(
             assert "text so far is kept" in problem
         if kind == "429":
             assert run.answer == ""
+            # while the SDK waited between its retries, the column said so
+            assert (
+                column.notices[:2]
+                == ["rate limited (429): retrying in 0.2s (the SDK's retry policy)…"] * 2
+            )
 
 
 async def test_wrong_key_and_timeout(sim, monkeypatch, db_path):

@@ -22,7 +22,9 @@ from workbench.ui.pane import PaneScreen
 from workbench.ui.prompt_run import format_cost
 
 PAGE_SIZE = 100
-COLUMNS = ("#", "When", "Prompt", "Approach", "Model", "In", "Out", "Time", "Cost", "Answer")
+COLUMNS = ("#", "Appr.", "Model", "In", "Out", "Time", "Cost", "Answer", "Prompt", "When")
+# Long model ids and prompt names are cut so tokens, cost and the answer stay on an 80-column screen.
+COLUMN_WIDTHS = {"Model": 16, "Cost": 9, "Answer": 36, "Prompt": 14}
 APPROACH_SHORT = {"zero-shot": "zero", "few-shot": "few", "fine-tuned": "ft"}
 
 
@@ -33,8 +35,6 @@ def run_row(run: Run) -> list[Text]:
         answer = f"⚠ {run.error_kind or run.status}: {answer}"
     return [
         Text(str(run.id), justify="right"),
-        Text(run.created_at[5:16].replace("T", " ")),
-        Text(f"{run.prompt_name} {run.version_label}"),
         Text(APPROACH_SHORT.get(run.approach, run.approach)),
         Text(run.model),
         Text("-" if run.input_tokens is None else str(run.input_tokens), justify="right"),
@@ -42,6 +42,8 @@ def run_row(run: Run) -> list[Text]:
         Text("-" if run.latency_ms is None else f"{run.latency_ms / 1000:.1f}s", justify="right"),
         Text(format_cost(run.cost_usd) if run.input_tokens is not None else "-", justify="right"),
         Text(answer[:80], style="red" if run.status == "error" else ""),
+        Text(f"{run.prompt_name} {run.version_label}"),
+        Text(run.created_at[5:16].replace("T", " ")),
     ]
 
 
@@ -77,7 +79,7 @@ class HistoryScreen(PaneScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
-            yield Input(placeholder="search answers and messages", id="history-search-input")
+            yield Input(placeholder="search", id="history-search-input")
             yield Select[str]([], prompt="any prompt", id="filter-prompt")
             yield Select[str]([], prompt="any model", id="filter-model")
             yield Select[str]([], prompt="any approach", id="filter-approach")
@@ -87,8 +89,9 @@ class HistoryScreen(PaneScreen):
     def on_mount(self) -> None:
         table = self.query_one(RunTable)
         for column in COLUMNS:
-            table.add_column(column, key=column)
+            table.add_column(column, key=column, width=COLUMN_WIDTHS.get(column))
         self.refresh_runs()
+        table.focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()

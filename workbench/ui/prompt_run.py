@@ -82,6 +82,7 @@ class RunColumn(Vertical):
         self.running = False
         self.last_run_id: int | None = None
         self.status = ""
+        self.notices: list[str] = []  # retry waits shown while the SDK retried
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -103,6 +104,7 @@ class RunColumn(Vertical):
 
     def start(self, request: RunRequest) -> None:
         self.answer = ""
+        self.notices = []
         self.status = "running"
         self.running = True
         self.query_one(".run-title", Static).update(self._title(request.model))
@@ -125,9 +127,9 @@ class RunColumn(Vertical):
     def _on_retry(self, wait: float | None, status: int) -> None:
         what = "rate limited (429)" if status == 429 else f"provider error ({status})"
         when = f"retrying in {wait:g}s" if wait is not None else "retrying"
-        self.query_one(".run-stats", Static).update(
-            Text(f"{what}: {when} (the SDK's retry policy)…", style="yellow")
-        )
+        notice = f"{what}: {when} (the SDK's retry policy)…"
+        self.notices.append(notice)
+        self.query_one(".run-stats", Static).update(Text(notice, style="yellow"))
 
     @work(exclusive=True, exit_on_error=False, group="run", description="streaming an answer")
     async def _stream(self, request: RunRequest) -> None:

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -44,7 +44,7 @@ def version_option_text(version: PromptVersion, marked: bool) -> Text:
     text = Text()
     text.append("● " if marked else "  ", style="yellow")
     text.append(version.label, style="bold")
-    text.append(f" {version.created_at[:16].replace('T', ' ')}", style="dim")
+    text.append(f" {version.created_at[5:16].replace('T', ' ')}", style="dim")
     if version.note:
         text.append(f"\n    {version.note}", style="italic")
     return text
@@ -86,7 +86,12 @@ class VersionsView(Horizontal):
         self.marked_id: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield VersionList(id="version-list")
+        with Vertical(id="version-side"):
+            yield VersionList(id="version-list")
+            yield Static(
+                Text("space: compare with · r: restore · ctrl+s: save version", style="dim"),
+                id="version-help",
+            )
         with VerticalScroll(id="diff-box"):
             yield Static(Text("no versions yet", style="dim"), id="diff")
 
