@@ -299,3 +299,14 @@ def test_ctrl_c_mid_scan_exits_130_without_tracebacks(tmp_path):
     assert proc.returncode == 130
     assert out == b""
     assert b"Traceback" not in drawn
+
+
+def test_validation_file_problems_are_labelled_in_the_report(tmp_path):
+    train = good_file(tmp_path / "train.jsonl")
+    val = tmp_path / "val.jsonl"
+    val.write_text('{"messages": []}\n{oops\n', encoding="utf-8")
+    out = run(str(train), "--validation-file", str(val))
+    assert out.returncode == 1
+    assert "validation file line 1: `messages` is empty" in out.stdout
+    assert "validation file line 2: not valid JSON" in out.stdout
+    assert f"validation file {val}: 2 examples" in out.stdout

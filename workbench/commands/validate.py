@@ -104,8 +104,18 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _where(problem, validation_prefix: str) -> str:
+    """`line 12`, `validation file line 3`, or `file` for whole-file findings."""
+    prefix = "validation file " if problem.message.startswith(validation_prefix) else ""
+    if problem.line:
+        return f"{prefix}line {problem.line}"
+    return prefix.strip() or "file"
+
+
 def render(report) -> str:
     """The readable report: a verdict line, problems grouped by kind with line numbers, figures."""
+    from workbench.core.dataset import VALIDATION_PREFIX
+
     out: list[str] = []
     verdict = "valid" if report.ok else "NOT valid"
     out.append(
@@ -131,8 +141,8 @@ def render(report) -> str:
         for code, items in groups.items():
             out.append(f"  {code} ({len(items):,})")
             for p in items[:SHOWN_PER_CODE]:
-                where = f"line {p.line}" if p.line else "file"
-                out.append(f"    {where}: {p.message}")
+                where = _where(p, VALIDATION_PREFIX)
+                out.append(f"    {where}: {p.message.removeprefix(VALIDATION_PREFIX)}")
             if len(items) > SHOWN_PER_CODE:
                 rest = items[SHOWN_PER_CODE:]
                 lines = ", ".join(str(p.line) for p in rest[:10])
