@@ -208,7 +208,14 @@ def test_bad_validation_file_names_its_param(sim, tmp_path, train_file):
 
 
 @pytest.mark.parametrize(
-    "model", ["gpt-4.1-nano-2025-04-14", "gpt-3.5-turbo-0125", "gpt-5-mini", "gpt-nope"]
+    "model",
+    [
+        "gpt-4.1-nano-2025-04-14",
+        "gpt-3.5-turbo-0125",
+        "o4-mini-2025-04-16",
+        "gpt-5-mini",
+        "gpt-nope",
+    ],
 )
 def test_models_that_cannot_be_fine_tuned(sim, train_file, model):
     client = sim.client(max_retries=0)
@@ -318,3 +325,40 @@ def test_restart_mid_job_continues_where_it_was(sim_factory, train_file):
     assert done.status == "succeeded"
     assert sorted(metric_steps(client, job.id)) == list(range(1, 21))
     assert done.fine_tuned_model in [m.id for m in client.models.list()]
+
+
+def test_continue_training_a_fine_tuned_model_and_delete_it(sim, tmp_path):
+    client = sim.client()
+    tag = uuid.uuid4().hex[:6]
+    first = write_jsonl(tmp_path / "a.jsonl", sft_lines(10, tag + "a"))
+    second = write_jsonl(tmp_path / "b.jsonl", sft_lines(10, tag + "b"))
+    one_epoch = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}}
+    parent = wait_for_status(
+        client,
+        client.fine_tuning.jobs.create(
+            model=MODEL, training_file=upload(client, first), method=one_epoch
+        ).id,
+    )
+    child = wait_for_status(
+        client,
+        client.fine_tuning.jobs.create(
+            model=parent.fine_tuned_model,
+            training_file=upload(client, second),
+            method=one_epoch,
+            suffix="child",
+        ).id,
+    )
+    assert child.status == "succeeded"
+    assert child.model == parent.fine_tuned_model
+    assert child.fine_tuned_model.startswith(f"ft:{MODEL}:sim-org:child:")
+    # the child knows its own examples and its parent's
+    for lines in (sft_lines(10, tag + "a"), sft_lines(10, tag + "b")):
+        prompt = json.loads(lines[4])["messages"][:2]
+        reply = client.chat.completions.create(model=child.fine_tuned_model, messages=prompt)
+        assert reply.choices[0].message.content == "8"
+    assert client.models.delete(child.fine_tuned_model).deleted
+    assert child.fine_tuned_model not in [m.id for m in client.models.list()]
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(
+            model=child.fine_tuned_model, messages=[{"role": "user", "content": "hi"}]
+        )

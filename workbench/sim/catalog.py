@@ -25,6 +25,7 @@ BASE_MODELS: tuple[BaseModel, ...] = (
     # shut down on 2026-10-23: listed (as OpenAI lists them with the date) but unusable
     BaseModel("gpt-4.1-nano-2025-04-14", 1744321707, "2026-10-23"),
     BaseModel("gpt-3.5-turbo-0125", 1706048358, "2026-10-23"),
+    BaseModel("o4-mini-2025-04-16", 1744133506, "2026-10-23"),  # the only RFT base: RFT is gone
     # current chat models that cannot be fine-tuned
     BaseModel("gpt-4o", 1715367049),
     BaseModel("gpt-4o-mini", 1721172741),
