@@ -420,3 +420,44 @@ async def test_inst_markers_render_literally(sim, monkeypatch, db_path):
         await pilot.pause()
         cells = [str(c) for c in app.screen.query_one("#run-table").get_row_at(0)]
         assert any("[/inst] back [/]" in c for c in cells)
+
+
+async def test_escape_cancels_a_run_and_records_it(sim, monkeypatch, db_path):
+    write_sim_config(sim, monkeypatch, timeout=30, max_retries=0)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        screen.query_one("#template").load_text("a slow answer")
+        await pilot.pause()
+        assert not screen.check_action("cancel_runs", ())  # nothing to cancel yet
+        sim.fault("stall", path="/v1/chat/completions", seconds=3)
+        try:
+            screen.action_run("zero-shot")
+            await pilot.pause()
+            column = screen.query_one("#run-zero-shot", RunColumn)
+            assert column.running
+            assert screen.check_action("cancel_runs", ())  # the footer offers it now
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not column.running)
+        finally:
+            sim.clear_faults()
+        assert column.status == "cancelled"
+        assert "cancelled" in str(column.query_one(".run-problem").render())
+        run = list_runs(app.db)[0]
+        assert run.status == "cancelled" and run.error_kind == "cancelled"
+
+
+def test_palette_offers_the_main_actions():
+    screen = PromptScreen()
+    titles = [c.title for c in screen.palette_commands()]
+    for wanted in (
+        "Run all three approaches",
+        "Save prompt version",
+        "New prompt",
+        "Open prompt",
+        "Rename prompt",
+        "Preview messages",
+        "Prompt versions",
+    ):
+        assert wanted in titles

@@ -228,6 +228,7 @@ class PromptScreen(PaneScreen):
     async def fetch_models(self) -> None:
         """Fill the model pickers from the provider; offline, the profile's default model stays."""
         from workbench.providers.chat import list_models, make_chat_client
+        from workbench.providers.openai_api import MissingAPIKey
 
         try:
             client = make_chat_client(self.app.config.profile)  # type: ignore[attr-defined]
@@ -235,6 +236,8 @@ class PromptScreen(PaneScreen):
                 self.models = await list_models(client)
             finally:
                 await client.close()
+        except MissingAPIKey:
+            self.models = []  # the status line already says the key is missing
         except Exception as exc:
             self.models = []
             message = getattr(getattr(exc, "problem", None), "message", None) or str(exc)
