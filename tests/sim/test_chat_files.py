@@ -136,3 +136,9 @@ def test_files_over_the_limit_are_refused(sim_factory, tmp_path):
         client.files.create(file=big.open("rb"), purpose="fine-tune")
     assert info.value.status_code == 413
     assert info.value.code == "file_too_large"
+    # far over the limit: refused from the Content-Length, the body read and dropped
+    huge = tmp_path / "huge.jsonl"
+    huge.write_bytes(b"x" * 300_000)
+    with pytest.raises(openai.APIStatusError) as info:
+        client.files.create(file=huge.open("rb"), purpose="fine-tune")
+    assert info.value.status_code == 413

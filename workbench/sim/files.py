@@ -51,11 +51,11 @@ class Files(Handlers):
     async def upload_file(self, request: Request) -> Response:
         length = request.headers.get("content-length")
         # a multipart body carries a little framing beyond the file itself
-        if (
-            length
-            and length.isdigit()
-            and int(length) > self.sim.options.max_file_bytes + 64 * 1024
-        ):
+        if length and length.isdigit() and int(length) > self.sim.options.max_file_bytes + 65536:
+            # read (and drop) the body first: answering mid-upload would reset the connection
+            # and the client would see a broken pipe instead of OpenAI's error
+            async for _ in request.stream():
+                pass
             raise self.too_large()
         async with request.form(max_files=1, max_fields=10) as form:
             purpose = form.get("purpose")
