@@ -11,6 +11,7 @@ from textual.widgets import Checkbox, Input, Select, TextArea
 from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.store import examples as store
+from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
 from workbench.ui.pane import EmptyState
 from workbench.ui.training import NO_DATASETS, TrainingScreen
@@ -555,3 +556,33 @@ async def test_upload_errors_are_explained_in_words(db_path, sim, monkeypatch):
     assert any(
         m.startswith("upload failed: the provider") and "Traceback" not in m for m in messages
     )
+
+
+async def test_header_click_sorts_and_the_editor_holds_a_row_out(db_path):
+    rows = [dict(chat(f"q{i}", f"a{i}"), tokens=t) for i, t in enumerate([5, 50, 20])]
+    dataset_id = seed_dataset(db_path, "d", rows)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        header = app.screen.query_one("#table-header")
+        await pilot.click(header, offset=(16, 0))  # the tokens column
+        await pilot.pause()
+        assert app.screen.order == "-tokens"
+        assert [table.example_at(i).tokens for i in range(3)] == [50, 20, 5]
+        await pilot.click(header, offset=(16, 0))
+        await pilot.pause()
+        assert [table.example_at(i).tokens for i in range(3)] == [5, 20, 50]
+
+        table.focus()
+        table.cursor = 0
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        app.screen.query_one("#editor-split", Select).value = "test"
+        await pilot.pause()
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        assert store.count_examples(app.db, dataset_id=dataset_id, split="test") == 1
+        # a held-out row is never exported for training
+        version, _ = export_version(app.db, dataset_id)
+        assert version.examples == 2

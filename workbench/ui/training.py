@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from workbench.store import dataset_export as exports
 from workbench.store import examples as store
@@ -359,10 +360,21 @@ class TrainingScreen(PaneScreen):
         box.value = not box.value
 
     def action_cycle_order(self) -> None:
-        self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
+        self.set_order(ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)])
+        self.notify(f"sorted by {ORDER_LABELS[self.order]}", timeout=2)
+
+    @on(TableHeader.SortClicked)
+    def _sort_clicked(self, event: TableHeader.SortClicked) -> None:
+        if event.column == "tokens":
+            order = "tokens" if self.order == "-tokens" else "-tokens"
+        else:
+            order = event.column or "position"
+        self.set_order(order)
+
+    def set_order(self, order: str) -> None:
+        self.order = order
         self.reload_rows(keep_id=self.table.current_id)
         self._update_summary()
-        self.notify(f"sorted by {ORDER_LABELS[self.order]}", timeout=2)
 
     def _rows_changed(self, keep_id: int | None = None) -> None:
         self.refresh_datasets(keep_rows=True)
@@ -525,6 +537,19 @@ class TrainingScreen(PaneScreen):
                 self.app.call_from_thread(self._progress, done, total)
 
         return report
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A worker that died of something unexpected still ends its progress and says why."""
+        if event.state == WorkerState.ERROR and str(event.worker.group).startswith("training-"):
+            self._finish()
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.group.removeprefix('training-')} failed: "
+                f"{type(error).__name__}: {error}",
+                severity="error",
+                timeout=15,
+            )
 
     # --- import -------------------------------------------------------------------------------
 

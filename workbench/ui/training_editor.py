@@ -251,9 +251,21 @@ class ExampleEditor(Screen):
 
     def compose(self) -> ComposeResult:
         where = f"line {self.example.source_line}" if self.example.source_line else "added by hand"
-        yield Static(
-            Text(f"Example #{self.example_id} · {where} · {self.example.split}"), id="editor-title"
-        )
+        with Horizontal(id="editor-head"):
+            yield Static(
+                Text(f"Example #{self.example_id} · {where}"), id="editor-title", markup=False
+            )
+            splits = ["train", "validation", "test"]
+            if self.example.split not in splits:
+                splits.append(self.example.split)
+            yield Select(
+                [(f"split: {s}", s) for s in splits],
+                value=self.example.split,
+                allow_blank=False,
+                compact=True,
+                id="editor-split",
+                tooltip="test rows are held out: never exported for training",
+            )
         yield Static("", id="editor-summary", markup=False)
         with TabbedContent(
             id="editor-tabs", initial="form-tab" if _form_fits(self.data) else "raw-tab"
@@ -321,6 +333,13 @@ class ExampleEditor(Screen):
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(DEBOUNCE_SECONDS, self.save_now)
+
+    @on(Select.Changed, "#editor-split")
+    def _split_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str) and event.value != self.example.split:
+            self.example = store.update_example(self.app_db, self.example_id, split=event.value)
+            self.edited = True
 
     @on(TurnEditor.Changed)
     def _turn_changed(self) -> None:

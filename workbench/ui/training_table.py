@@ -107,7 +107,21 @@ def header_text(width: int, order: str) -> Text:
 
 
 class TableHeader(Static):
-    """The column titles above the table (with the sort arrow)."""
+    """The column titles above the table (with the sort arrow); click a title to sort by it."""
+
+    class SortClicked(Message):
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column  # "line", "tokens" or "" (file order)
+
+    def on_click(self, event) -> None:
+        x = event.x
+        for title, size in COLUMNS:
+            if x < size:
+                self.post_message(self.SortClicked(title if title in ("line", "tokens") else ""))
+                return
+            x -= size
+        self.post_message(self.SortClicked(""))
 
 
 class ExampleTable(ScrollView, can_focus=True):
