@@ -461,3 +461,24 @@ def test_palette_offers_the_main_actions():
         "Prompt versions",
     ):
         assert wanted in titles
+
+
+async def test_model_list_comes_from_the_provider_and_an_unknown_model_is_named(
+    sim, monkeypatch, db_path
+):
+    write_sim_config(sim, monkeypatch)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        served = [m.id for m in sim.client().models.list().data]
+        assert MODEL in screen.models and sorted(served) == sorted(screen.models)
+        screen.action_show_tab("pt-model")
+        await pilot.pause()
+        picker = screen.query_one("#model")
+        assert picker.value == MODEL
+        screen.edit("model", "gpt-no-such-model")
+        column = await run_zero_shot(app, pilot, "hello")
+        problem = str(column.query_one(".run-problem").render())
+        assert "not found" in problem and "gpt-no-such-model" in problem
+        assert list_runs(app.db)[0].error_kind == "not_found"
