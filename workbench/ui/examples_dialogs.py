@@ -139,7 +139,7 @@ class PromoteDialog(ModalScreen[PromoteRequest | None]):
             )
             yield Static("", id="promote-error", classes="dialog-error", markup=False)
             yield Static(
-                "enter on a dataset moves the example (not a copy) · esc cancels",
+                "enter moves it there (not a copy) · esc cancels",
                 classes="dialog-hint",
                 markup=False,
             )
