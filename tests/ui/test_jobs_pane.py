@@ -111,7 +111,12 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
         modal.query_one("#create-suffix").value = suffix
         assert modal.query_one("#create-validation").value is True
         modal.action_preflight()
-        await wait_for(pilot, lambda: modal.preflight_result is not None, "the pre-flight")
+        await wait_for(
+            pilot,
+            lambda: modal.preflight_result is not None,
+            f"the pre-flight ({modal.query_one('#create-error').render()})",
+            600,
+        )
         preflight = str(modal.query_one("#create-preflight").render())
         assert "12 examples" in preflight and "billed tokens" in preflight
         assert "epochs" in preflight and "estimated cost" in preflight

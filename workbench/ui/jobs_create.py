@@ -230,6 +230,19 @@ class CreateJobModal(ModalScreen[str | None]):
     @on(Checkbox.Changed, "#create-validation")
     @on(Input.Changed, "#create-n_epochs")
     def _invalidate(self) -> None:
+        """Forget the pre-flight when a choice it depends on changed (not on any event)."""
+        if self.preflight_result is not None:
+            try:
+                request = self.read_request()
+                dataset = self._dataset()
+            except ValueError:
+                request = dataset = None
+            if (
+                request
+                and dataset
+                and self._preflight_key(request, dataset[1]) == self.preflight_result.key
+            ):
+                return
         self.preflight_result = None
         self.query_one("#create-preflight", Static).update(
             Text("pre-flight: press ctrl+k to check before launching", style="dim")
