@@ -106,3 +106,22 @@ def test_soft_delete_and_restore(db):
     assert examples.count_examples(db, split="few-shot") == 0
     examples.restore_example(db, ex.id)
     assert examples.count_examples(db, tag="billing") == 1
+
+
+def test_last_deleted_example_is_what_undo_restores_after_a_restart(db):
+    first = examples.add_example(db, {"messages": []}, split="few-shot")
+    second = examples.add_example(db, {"messages": []}, split="few-shot")
+    assert examples.last_deleted_example(db, dataset_id=None) is None
+    examples.delete_example(db, first.id)
+    examples.delete_example(db, second.id)
+    assert examples.last_deleted_example(db, dataset_id=None).id == second.id
+    examples.restore_example(db, second.id)
+    assert examples.last_deleted_example(db, dataset_id=None).id == first.id
+
+
+def test_a_promoted_row_lands_at_the_end_of_the_library(db):
+    dataset = examples.create_dataset(db, "d")
+    library = examples.add_example(db, {"messages": []}, split="few-shot")
+    row = examples.add_example(db, {"messages": []}, dataset_id=dataset.id)
+    moved = examples.promote_to_few_shot(db, row.id)
+    assert moved.position > library.position

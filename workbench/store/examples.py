@@ -368,7 +368,28 @@ def promote_to_dataset(
 
 def promote_to_few_shot(db: sqlite_utils.Database, example_id: int) -> Example:
     """Make a dataset row a few-shot example (it leaves training, so it cannot leak into evals)."""
-    return update_example(db, example_id, dataset_id=None, split="few-shot")
+    return update_example(
+        db, example_id, dataset_id=None, split="few-shot", position=_next_position(db, None)
+    )
+
+
+def last_deleted_example(
+    db: sqlite_utils.Database, *, dataset_id: int | None | type[...] = ...
+) -> Example | None:
+    """The most recently deleted example (of a dataset, or of the library with dataset_id=None):
+    what undo restores, even after a restart."""
+    clauses = ["deleted_at is not null"]
+    params: list[Any] = []
+    if dataset_id is not ...:
+        clauses.append("dataset_id is ?")
+        params.append(dataset_id)
+    rows = list(
+        db.query(
+            f"select * from examples where {' and '.join(clauses)} order by deleted_at desc, id desc limit 1",
+            params,
+        )
+    )
+    return _example(rows[0]) if rows else None
 
 
 def _where(
