@@ -586,3 +586,33 @@ async def test_header_click_sorts_and_the_editor_holds_a_row_out(db_path):
         # a held-out row is never exported for training
         version, _ = export_version(app.db, dataset_id)
         assert version.examples == 2
+
+
+async def test_import_csv_with_a_system_prompt(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        await type_text(pilot, str(DATA / "training_prompts.csv"))
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.query_one("#csv-options").display
+        dialog.query_one("#dataset", Input).value = "haiku"
+        dialog.query_one("#system", Input).value = "Be brief."
+        dialog.query_one("#path", Input).focus()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        assert "imported 4 rows: 4 valid (1 with warnings)" in str(
+            app.screen.query_one("#report-text").render()
+        )
+        dataset = store.find_dataset(app.db, "haiku")
+        rows = store.list_examples(app.db, dataset_id=dataset.id, order="line")
+        assert [r.source_line for r in rows] == [2, 3, 7, 8]
+        assert rows[0].messages == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "What is 2+2?"},
+            {"role": "assistant", "content": "4"},
+        ]
+        assert rows[3].problems and rows[0].tokens

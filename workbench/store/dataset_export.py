@@ -48,13 +48,16 @@ class ImportSummary:
 
     lines: int = 0  # rows stored
     valid: int = 0
-    with_problems: int = 0
+    with_problems: int = 0  # rows with errors (kept, left out of exports until fixed)
+    with_warnings: int = 0  # valid rows that have warnings
     problem_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, message)
 
     def describe(self) -> str:
         if not self.lines:
             return "nothing imported: the file has no examples"
         text = f"imported {self.lines} rows: {self.valid} valid"
+        if self.with_warnings:
+            text += f" ({self.with_warnings} with warnings)"
         if self.with_problems:
             text += f", {self.with_problems} with problems (kept, marked ⚠, fix them in the editor)"
         return text
@@ -121,6 +124,7 @@ def import_lines(
             summary.with_problems += 1
         else:
             summary.valid += 1
+            summary.with_warnings += bool(problems)
         for problem in problems:
             if len(summary.problem_lines) < SUMMARY_PROBLEM_LINES:
                 summary.problem_lines.append((item.line, problem.code, problem.message))
