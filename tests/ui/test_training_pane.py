@@ -412,22 +412,55 @@ async def test_delete_undo_and_promote(db_path):
         assert back.dataset_id == dataset_id and back.split == "train"
 
 
-async def test_delete_dataset_asks_first(db_path):
+async def test_rename_and_delete_a_dataset(db_path):
     seed_dataset(db_path, "keep", [chat("q", "a")])
+    seed_dataset(db_path, "other", [chat("q", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#datasets").focus()
+        await pilot.press("r")
+        await pilot.pause()
+        name = app.screen.query_one("#name", Input)
+        assert name.value == "keep"
+        name.value = "other"
+        await pilot.press("enter")
+        await pilot.pause()
+        # a taken name is refused in words; the dialog stays
+        assert "already a dataset called 'other'" in str(
+            app.screen.query_one("#dialog-error").render()
+        )
+        name.value = "kept"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert store.find_dataset(app.db, "kept") is not None
+
+        # delete asks first: escape keeps it, y deletes it
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert store.find_dataset(app.db, "kept") is not None
+        await pilot.press("d")
+        await pilot.pause()
+        assert "cannot be undone" in str(app.screen.query_one(".dialog-message").render())
+        await pilot.press("y")
+        await pilot.pause()
+        assert store.find_dataset(app.db, "kept") is None
+        assert store.find_dataset(app.db, "other") is not None
+        assert not app.screen.query_one("#training-empty").display
+
+
+async def test_deleting_the_last_dataset_shows_the_empty_state(db_path):
+    seed_dataset(db_path, "only", [chat("q", "a")])
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         app.screen.query_one("#datasets").focus()
         await pilot.press("d")
         await pilot.pause()
-        await pilot.press("escape")
-        await pilot.pause()
-        assert store.find_dataset(app.db, "keep") is not None
-        await pilot.press("d")
-        await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        assert store.find_dataset(app.db, "keep") is None
         assert app.screen.query_one("#training-empty").display
 
 
