@@ -169,6 +169,9 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
         await pilot.pause()
         assert handed == [job.fine_tuned_model]
         assert app.current_mode == "prompt"
+        await pilot.press("f4")  # and back: the job is still there
+        await pilot.pause()
+        assert app.current_mode == "jobs" and jobs_screen(app).selected == job_id
 
 
 async def test_training_not_available_is_explained_and_form_kept(sim, monkeypatch, db_path):
