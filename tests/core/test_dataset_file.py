@@ -196,7 +196,10 @@ def test_cost_with_a_known_price(tmp_path, monkeypatch):
         report.estimated_training_tokens * 4.0 / 1e6, abs=1e-6
     )
     monkeypatch.setattr(dataset, "training_price_per_million", lambda model: None)
-    assert validate_file(tmp_path / "c.jsonl").estimated_cost_usd is None
+    unpriced = validate_file(tmp_path / "c.jsonl")
+    assert unpriced.estimated_cost_usd is None
+    assert found(unpriced) == [(0, "no_training_price")]
+    assert unpriced.ok  # a missing price is not a problem with the file
 
 
 def test_cost_uses_the_price_table(tmp_path):

@@ -383,7 +383,17 @@ def scan(
                 )
             )
 
-    _fill_stats(report, histogram, ds.token_limit(model))
+    priced = _fill_stats(report, histogram, ds.token_limit(model))
+    if report.valid_examples and not priced:
+        problems.append(
+            Problem(
+                0,
+                "no_training_price",
+                f"the price table has no training price for {model}: no cost estimate "
+                "(is it a fine-tunable snapshot?)",
+                WARNING,
+            )
+        )
     if method == "dpo" and report.valid_examples:
         problems.append(Problem(0, "dpo_billing_estimate", ds.DPO_BILLING_NOTE, WARNING))
     if not tokenizer.exact:
@@ -396,7 +406,8 @@ def scan(
     return report
 
 
-def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int) -> None:
+def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int) -> bool:
+    """Token figures, epochs and cost; False when the model has no training price."""
     stats = report.tokens
     n = sum(histogram.values())
     report.valid_examples = n
@@ -413,6 +424,7 @@ def _fill_stats(report: ds.ValidationReport, histogram: Counter[int], limit: int
     price = ds.training_price_per_million(report.model)
     if price is not None and n:
         report.estimated_cost_usd = round(report.estimated_training_tokens * price / 1e6, 6)
+    return price is not None
 
 
 def _rank(values: list[int], histogram: Counter[int], rank: int) -> int:
