@@ -64,7 +64,7 @@ async def test_pages_filters_and_search(db, db_path):
         screen.query_one("#filter-approach").clear()
         await pilot.press("ctrl+f")
         await pilot.press(*"answer 7")
-        await pilot.pause()
+        await wait_until(pilot, lambda: screen.total == 11)  # searched after typing stops
         expected = sorted(f"answer {i}" for i in range(PAGE_SIZE + 20) if str(i).startswith("7"))
         assert sorted(r.answer for r in screen.runs) == expected
 

@@ -295,6 +295,14 @@ async def test_named_prompts_switch_sets_the_active_prompt(db_path):
         assert app.active_prompt == "default"
         assert screen.query_one("#system").text == "first"
 
+        await pilot.press("ctrl+t")  # next tab
+        await pilot.pause()
+        assert screen.query_one("#prompt-tabs").active == "pt-variables"
+        screen.query_one("#system").focus()
+        await pilot.press("f6")  # the editor's own F6 must not swallow the pane key
+        await pilot.pause()
+        assert app.current_mode == "history"
+
 
 async def test_missing_variables_and_bad_numbers_are_named(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch)

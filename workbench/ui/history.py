@@ -22,6 +22,7 @@ from workbench.ui.pane import PaneScreen
 from workbench.ui.prompt_run import format_cost
 
 PAGE_SIZE = 100
+SEARCH_DELAY = 0.25
 COLUMNS = ("#", "Appr.", "Model", "In", "Out", "Time", "Cost", "Answer", "Prompt", "When")
 # Long model ids and prompt names are cut so tokens, cost and the answer stay on an 80-column screen.
 COLUMN_WIDTHS = {"Model": 16, "Cost": 9, "Answer": 36, "Prompt": 14}
@@ -76,6 +77,7 @@ class HistoryScreen(PaneScreen):
         self.page = 0
         self.total = 0
         self.runs: list[Run] = []
+        self._search_timer = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
@@ -171,9 +173,20 @@ class HistoryScreen(PaneScreen):
             self.refresh_runs()
 
     @on(Input.Changed, "#history-search-input")
-    @on(Select.Changed)
-    def _filters_changed(self, event) -> None:
+    def _search_changed(self, event: Input.Changed) -> None:
+        """Typing searches a moment after the last key (a LIKE over every run's text)."""
         event.stop()
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._filters_changed)
+
+    @on(Select.Changed)
+    def _filter_picked(self, event: Select.Changed) -> None:
+        event.stop()
+        self._filters_changed()
+
+    def _filters_changed(self) -> None:
+        self._search_timer = None
         self.page = 0
         self.refresh_runs(keep_page=False)
 

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Label, Select, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from workbench.core.prompts import (
     APPROACH_LABELS,
@@ -221,7 +221,7 @@ class PromptScreen(PaneScreen):
         self.query_one(SettingsForm).set_models(
             self._model_choices(), self.content.get("model", ""), model
         )
-        self.query_one(TabbedContent).active = "pt-model"
+        self.action_show_tab("pt-model")
         self.notify(f"fine-tuned approach now uses {model}")
 
     @work(exclusive=True, group="models", exit_on_error=False, description="listing models")
@@ -362,7 +362,7 @@ class PromptScreen(PaneScreen):
         requests, problems = self.run_requests(approaches)
         self._show_header()
         self.refresh_versions()
-        self.query_one(TabbedContent).active = "pt-run"
+        self.action_show_tab("pt-run")
         for approach in APPROACHES:
             self.query_one(f"#run-{approach}", RunColumn).display = approach in approaches
         for approach, problem in problems.items():
@@ -418,10 +418,22 @@ class PromptScreen(PaneScreen):
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         index = TABS.index(tabs.active) if tabs.active in TABS else -1
-        tabs.active = TABS[(index + 1) % len(TABS)]
+        self.action_show_tab(TABS[(index + 1) % len(TABS)])
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show a tab and move focus into it (focus left in a hidden tab would switch back)."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        self.set_focus(None)
+        self.call_after_refresh(self._focus_into, tab)
+
+    def _focus_into(self, tab: str) -> None:
+        pane = self.query_one(f"#{tab}", TabPane)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+        self.query_one(TabbedContent).query_one(Tabs).focus()
 
     @on(TabbedContent.TabActivated)
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:

@@ -7,6 +7,7 @@ colouring, so a regex over the document's lines is enough and costs microseconds
 from __future__ import annotations
 
 from rich.style import Style
+from textual.binding import Binding
 from textual.widgets import TextArea
 
 from workbench.core.prompts import placeholder_spans
@@ -15,13 +16,22 @@ PLACEHOLDER_HIGHLIGHT = "wb-placeholder"
 PLACEHOLDER_STYLE = Style(color="magenta", bold=True)
 
 
-class PlaceholderTextArea(TextArea):
-    """A plain-text TextArea that shows `{{name}}` placeholders in colour."""
+class PaneTextArea(TextArea):
+    """A soft-wrapped TextArea where tab moves focus and F6 still opens the History pane.
+
+    TextArea binds F6 to "select line"; in this app the F-keys switch panes everywhere.
+    """
+
+    BINDINGS = [Binding("f6", "app.switch_mode('history')", "History", show=False)]
 
     def __init__(self, text: str = "", **kwargs) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "focus")
         super().__init__(text, **kwargs)
+
+
+class PlaceholderTextArea(PaneTextArea):
+    """A plain-text TextArea that shows `{{name}}` placeholders in colour."""
 
     def _build_highlight_map(self) -> None:
         self._line_cache.clear()

@@ -139,6 +139,7 @@ class RunColumn(Vertical):
         app: Any = self.app
         profile = app.config.profile
         answer_widget = self.query_one(".run-answer", Static)
+        answer_box = self.query_one(".run-answer-box", VerticalScroll)
         started = time.monotonic()
         usage = None
         problem = None
@@ -159,6 +160,7 @@ class RunColumn(Vertical):
                     if isinstance(event, Delta):
                         self.answer += event.text
                         answer_widget.update(Text(self.answer))
+                        answer_box.scroll_end(animate=False)
                     else:
                         usage = event
             finally:

@@ -14,6 +14,7 @@ from textual.validation import Integer, Number
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from workbench.providers.chat import DEFAULT_PARAMS, RESPONSE_FORMATS
+from workbench.ui.prompt_editor import PaneTextArea
 
 NO_FT_MODEL = ""
 
@@ -65,7 +66,7 @@ class SettingsForm(VerticalScroll):
             yield Select[str]([], id="ft_model", allow_blank=True, prompt="(no ft: model)")
         with Vertical(id="ft-system-box"):
             yield Label("Fine-tuned system prompt (short; empty: the full one is sent)")
-            yield TextArea("", id="ft_system", soft_wrap=True, tab_behavior="focus")
+            yield PaneTextArea("", id="ft_system")
 
     def show(
         self,

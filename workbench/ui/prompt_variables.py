@@ -11,13 +11,14 @@ from textual.message import Message
 from textual.widgets import Label, TextArea
 
 from workbench.ui.pane import EmptyState
+from workbench.ui.prompt_editor import PaneTextArea
 
 
-class VariableArea(TextArea):
+class VariableArea(PaneTextArea):
     """The value of one variable (several lines allowed: inputs are often whole emails)."""
 
     def __init__(self, variable: str, text: str) -> None:
-        super().__init__(text, soft_wrap=True, tab_behavior="focus", classes="variable-value")
+        super().__init__(text, classes="variable-value")
         self.variable = variable
 
 
