@@ -152,3 +152,37 @@ def test_pause_resume_from_the_cli(sim_factory, monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == f"{job_id}: queued"
     assert main(["jobs", "show", job_id]) == 0
     assert "Fine-tuning job paused" in capsys.readouterr().out
+
+
+def test_watch_redraws_the_progress_line_in_place_only_on_a_tty(on_sim, capsys):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    job_id = create_job(on_sim)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "jobs", "watch", job_id, *FAST],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    tty_out = b"".join(chunks).decode()
+    assert "\r\x1b[K[" in tty_out and "The job has successfully completed" in tty_out
+    # piped: plain lines, no carriage returns
+    assert main(["jobs", "watch", job_id, *FAST]) == 0
+    piped = capsys.readouterr().out
+    assert "\r" not in piped and "\x1b" not in piped

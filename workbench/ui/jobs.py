@@ -62,6 +62,7 @@ class JobsScreen(PaneScreen):
         Binding("r", "job_action('resume')", "Resume", id="jobs-resume"),
         Binding("a", "toggle_accuracy", "Loss/accuracy", id="jobs-accuracy"),
         Binding("t", "try_model", "Try in Prompt", id="jobs-try"),
+        Binding("e", "more_events", "More events", id="jobs-more-events", show=False),
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
     ]
 
@@ -174,7 +175,9 @@ class JobsScreen(PaneScreen):
             statuses_seen=store.statuses_seen(self.db, base_url, job_id),
             points=cj.metric_series(store.metric_events(self.db, base_url, job_id)),
             checkpoints=store.list_checkpoints(self.db, base_url, job_id),
-            events=store.list_events(self.db, base_url, job_id, limit=EVENT_LOG_LIMIT),
+            events=store.list_events(
+                self.db, base_url, job_id, limit=self.query_one(JobView).event_limit
+            ),
             event_count=store.count_events(self.db, base_url, job_id),
             results=cj.decode_results_csv(csv_text) if csv_text else [],
             cost=cj.cost_so_far(job, self._price(job.model)),
@@ -362,6 +365,10 @@ class JobsScreen(PaneScreen):
         self.refresh_remote()
         if self.selected:
             self.watch_job(self.selected)
+
+    def action_more_events(self) -> None:
+        self.query_one(JobView).event_limit += EVENT_LOG_LIMIT
+        self.schedule_redraw(self.selected)
 
     def action_toggle_accuracy(self) -> None:
         self.query_one(JobView).toggle_accuracy()

@@ -13,7 +13,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
 from workbench.core import jobs as cj
-from workbench.ui.jobs_chart import LossChart
 
 # Events shown in the log at once; older ones are counted (they stay in SQLite).
 EVENT_LOG_LIMIT = 200
@@ -136,7 +135,7 @@ def _events(detail: JobDetail) -> Text:
         text.append(e.message, style=LEVEL_STYLES.get(e.level, ""))
     hidden = detail.event_count - len(detail.events)
     if hidden > 0:
-        text.append(f"\n… {hidden} older events stored (workbench jobs show)", style="dim")
+        text.append(f"\n… {hidden} older events stored (e: show more)", style="dim")
     return text
 
 
@@ -147,8 +146,13 @@ class JobView(VerticalScroll):
         super().__init__(**kwargs)
         self.detail: JobDetail | None = None
         self.accuracy = False
+        # how many of the newest events the log shows; `e` shows EVENT_LOG_LIMIT more
+        self.event_limit = EVENT_LOG_LIMIT
 
     def compose(self) -> ComposeResult:
+        # plotext is imported with the first job view, not at app start (about 40 ms)
+        from workbench.ui.jobs_chart import LossChart
+
         yield Static(Text("Select a job on the left, or press n to create one."), id="job-summary")
         yield Static("", id="job-timeline")
         yield ProgressBar(total=None, show_eta=False, id="job-progress")
@@ -186,7 +190,7 @@ class JobView(VerticalScroll):
             Text(prog.describe() or "waiting for the first training step")
         )
         if chart:
-            self.query_one(LossChart).show(detail.points, self.accuracy)
+            self.query_one("#job-chart").show(detail.points, self.accuracy)  # type: ignore[attr-defined]
         self.query_one("#job-checkpoints", Static).update(_checkpoints(detail))
         self.query_one("#job-results", Static).update(_results(detail))
         self.query_one("#job-events", Static).update(_events(detail))
@@ -194,4 +198,4 @@ class JobView(VerticalScroll):
     def toggle_accuracy(self) -> None:
         self.accuracy = not self.accuracy
         if self.detail is not None:
-            self.query_one(LossChart).show(self.detail.points, self.accuracy)
+            self.query_one("#job-chart").show(self.detail.points, self.accuracy)  # type: ignore[attr-defined]
