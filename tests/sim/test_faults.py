@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import openai
 import pytest
 
@@ -114,3 +116,22 @@ def test_api_key_option_rejects_other_keys(sim_factory):
     assert info.value.status_code == 401
     assert info.value.code == "invalid_api_key"
     assert "sk-wrong-key" not in info.value.message  # the key is masked
+
+
+def test_stop_does_not_wait_for_a_stalled_request(server):
+    import threading
+    import time
+
+    server.fault("stall", seconds=60)
+    client = server.client(max_retries=0, timeout=30)
+    thread = threading.Thread(target=lambda: _swallow(client.models.list), daemon=True)
+    thread.start()
+    time.sleep(0.3)  # let the request reach the server and stall
+    process = server.process
+    server.process.terminate()
+    assert process.wait(timeout=8) == 0  # well before the 60 s stall ends
+
+
+def _swallow(call):
+    with contextlib.suppress(Exception):
+        call()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 HELP = "run a local OpenAI-compatible simulator (for demos and tests; trains nothing)"
@@ -58,6 +59,10 @@ def _banner(host: str, port: int, db: str, speed: float, api_key: str | None) ->
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     import socket
     from pathlib import Path
@@ -102,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         max_file_bytes=args.max_file_bytes or MAX_FILE_BYTES,
     )
     print(_banner(args.host, port, str(db), args.speed, args.api_key), file=sys.stderr, flush=True)
+    # uvicorn stops cleanly on SIGINT/SIGTERM, then re-raises the signal: make SIGTERM end like
+    # Ctrl-C (exit 0, "stopped") rather than as a kill
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve(options, host=args.host, port=port)
     except KeyboardInterrupt:  # uvicorn normally handles Ctrl-C itself

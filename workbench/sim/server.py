@@ -238,6 +238,8 @@ def serve(options: SimOptions, host: str = "127.0.0.1", port: int = 8089) -> Non
         log_level="warning",
         lifespan="on",
         access_log=False,
+        # a stalled request (the "stall" fault) must not hold up Ctrl-C for its whole stall
+        timeout_graceful_shutdown=2,
     )
     quiet_simulated_drops()
     uvicorn.Server(config).run()
