@@ -490,3 +490,29 @@ async def test_model_list_comes_from_the_provider_and_an_unknown_model_is_named(
         problem = str(column.query_one(".run-problem").render())
         assert "not found" in problem and "gpt-no-such-model" in problem
         assert list_runs(app.db)[0].error_kind == "not_found"
+
+
+async def test_parameters_reach_the_provider(sim, monkeypatch, db_path):
+    write_sim_config(sim, monkeypatch)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        screen.action_show_tab("pt-model")
+        await pilot.pause()
+        screen.query_one("#response_format").value = "json_object"
+        screen.query_one("#seed").value = "7"
+        await pilot.pause()
+        column = await run_zero_shot(app, pilot, "Which team handles refunds?")
+        assert isinstance(json.loads(column.answer), dict)  # the simulator honours json_object
+        run = list_runs(app.db)[0]
+        assert run.params["response_format"] == "json_object" and run.params["seed"] == 7
+
+        screen.action_show_tab("pt-model")
+        await pilot.pause()
+        screen.query_one("#response_format").value = "text"
+        screen.query_one("#max_tokens").value = "2"
+        await pilot.pause()
+        column = await run_zero_shot(app, pilot, "Which team handles refunds for big orders?")
+        assert list_runs(app.db)[0].output_tokens == 2
+        assert "max tokens" in str(column.query_one(".run-problem").render())

@@ -221,6 +221,10 @@ class RunColumn(Vertical):
             self.query_one(".run-problem", Static).update(
                 Text(problem.message + kept, style="bold red")
             )
+        elif usage is not None and usage.finish_reason == "length":
+            self.query_one(".run-problem", Static).update(
+                Text("cut off at the max tokens limit (Model tab)", style="yellow")
+            )
         elif status == "cancelled":
             self.query_one(".run-problem", Static).update(
                 Text("cancelled (the text so far is kept)", style="yellow")
