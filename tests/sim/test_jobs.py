@@ -303,7 +303,9 @@ def test_pause_holds_and_resume_continues(sim_factory, train_file):
     assert "Fine-tuning job paused" in messages and "Fine-tuning job resumed" in messages
 
 
-def test_restart_mid_job_continues_where_it_was(sim_factory, train_file):
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_restart_mid_job_continues_where_it_was(sim_factory, train_file, how):
+    """Stopped cleanly (clocks frozen at shutdown) or killed (frozen at the last heartbeat)."""
     server = sim_factory(speed=50)
     client = server.client()
     job = client.fine_tuning.jobs.create(
@@ -312,6 +314,9 @@ def test_restart_mid_job_continues_where_it_was(sim_factory, train_file):
         method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
     )
     wait_for(lambda: latest_step(client, job.id) >= 1, timeout=30)
+    if how == "kill":
+        server.process.kill()
+        server.process.wait(timeout=10)
     server.stop()
     # down for longer than the rest of the job would take (20 steps x 0.24 s): had the clock
     # kept running, the job would be finished at once after the restart
