@@ -870,6 +870,16 @@ class TrainingScreen(PaneScreen):
         yield SystemCommand(
             "Training: undo", "Undo the last delete or promote (ctrl+z)", self.action_undo
         )
+        yield SystemCommand(
+            "Training: only rows with problems",
+            "Show only the rows with problems, or all rows again (f)",
+            self.action_toggle_problems,
+        )
+        yield SystemCommand(
+            "Training: sort rows",
+            "File order, line, most or fewest tokens (o)",
+            self.action_cycle_order,
+        )
 
 
 # --- helpers for the workers (no widgets here) -------------------------------------------------
