@@ -23,6 +23,10 @@ PROGRESS_MIN_BYTES = 8 << 20
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from workbench.core.dataset import DEFAULT_MODEL, METHODS
 
+    parser.epilog = (
+        "Exit status: 0 valid (warnings allowed), 1 any error, 2 a file cannot be read. "
+        "Token figures and cost cover the valid examples."
+    )
     parser.add_argument("file", metavar="FILE", help="the training file (JSONL)")
     parser.add_argument(
         "--validation-file",
