@@ -649,3 +649,21 @@ async def test_import_csv_with_a_system_prompt(db_path):
             {"role": "assistant", "content": "4"},
         ]
         assert rows[3].problems and rows[0].tokens
+
+
+async def test_a_new_dataset_is_the_one_shown(db_path):
+    seed_dataset(db_path, "aaa", [chat("q", "a"), chat("q2", "a2")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one(ExampleTable).row_count == 2
+        await pilot.press("n")
+        await pilot.pause()
+        await type_text(pilot, "zzz")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        created = store.find_dataset(app.db, "zzz")
+        assert screen.dataset_id == created.id
+        assert screen.query_one(ExampleTable).row_count == 0
+        assert screen.query_one("#dataset-empty").display

@@ -187,6 +187,8 @@ class TrainingScreen(PaneScreen):
 
     @on(OptionList.OptionHighlighted, "#datasets")
     def _dataset_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.highlighted != event.option_index:
+            return  # a stale event from before the list was rebuilt
         dataset_id = int(event.option.id or 0)
         if dataset_id != self.dataset_id:
             self.show_dataset(dataset_id)
