@@ -516,3 +516,19 @@ async def test_parameters_reach_the_provider(sim, monkeypatch, db_path):
         column = await run_zero_shot(app, pilot, "Which team handles refunds for big orders?")
         assert list_runs(app.db)[0].output_tokens == 2
         assert "max tokens" in str(column.query_one(".run-problem").render())
+
+
+async def test_opening_and_closing_the_pane_changes_nothing(db_path):
+    from workbench.providers.chat import DEFAULT_PARAMS
+
+    for _ in range(2):
+        app = make_app(db_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.5)  # past the draft's save delay
+            assert app.screen.content["params"] == DEFAULT_PARAMS
+    db = open_db(db_path)
+    versions = list_versions(db, "default")
+    assert len(versions) == 1 and versions[0].params == DEFAULT_PARAMS
+    assert versions[0].created_at == versions[0].updated_at  # never rewritten
+    db.close()

@@ -113,7 +113,7 @@ class PromptScreen(PaneScreen):
         self.flush()
 
     def on_unmount(self) -> None:
-        self.flush()
+        self.flush(show=False)
 
     def _active_prompt_changed(self, name: str) -> None:
         if name != self.prompt_name:
@@ -164,8 +164,8 @@ class PromptScreen(PaneScreen):
         self._show_header()
         self._schedule_preview()
 
-    def flush(self) -> None:
-        """Write pending edits into the draft now."""
+    def flush(self, show: bool = True) -> None:
+        """Write pending edits into the draft now (`show=False`: the widgets are going away)."""
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
@@ -173,7 +173,7 @@ class PromptScreen(PaneScreen):
             return
         changes, self._pending = self._pending, {}
         self.version = store.save_draft(self.app.db, self.prompt_name, **changes)  # type: ignore[attr-defined]
-        if self.is_mounted:
+        if show:
             self._show_header()
             self.refresh_versions()
 
@@ -196,6 +196,8 @@ class PromptScreen(PaneScreen):
     def _text_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         field = str(event.text_area.id)
+        if self.content.get(field, "") == event.text_area.text:
+            return  # the echo of loading the text, not an edit
         self.edit(field, event.text_area.text)
         if field == "template":
             form = self.query_one(VariablesForm)

@@ -37,6 +37,12 @@ class SettingsForm(VerticalScroll):
         def control(self) -> SettingsForm:
             return self.form
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # What the form last showed or reported: change events that do not change these (the
+        # echo of filling the form, a widget mounting) are not edits and are not reported.
+        self._last: dict[str, Any] | None = None
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="settings-row"):
             yield Label("Model", classes="settings-label")
@@ -88,6 +94,18 @@ class SettingsForm(VerticalScroll):
             area = self.query_one("#ft_system", TextArea)
             area.load_text(ft_system or "")
         self.query_one("#settings-problem", Static).update("")
+        self._last = {
+            "model": model,
+            "ft_model": ft_model,
+            "ft_system": ft_system or None,
+            "params": self.params(),
+        }
+
+    def _report(self, field: str, value: Any) -> None:
+        if self._last is None or self._last.get(field) == value:
+            return
+        self._last[field] = value
+        self.post_message(self.Changed(self, field, value))
 
     def set_models(self, models: list[str], model: str, ft_model: str) -> None:
         base = [m for m in models if not m.startswith("ft:")]
@@ -101,6 +119,8 @@ class SettingsForm(VerticalScroll):
             ft_picker.set_options(_options(tuned, ft_model))
             if ft_model:
                 ft_picker.value = ft_model
+        if self._last is not None:
+            self._last.update(model=model, ft_model=ft_model)
 
     def params(self) -> dict[str, Any] | None:
         """The parameters as typed, or None (with the problem shown) if one is not valid."""
@@ -131,16 +151,16 @@ class SettingsForm(VerticalScroll):
         event.stop()
         params = self.params()
         if params is not None:
-            self.post_message(self.Changed(self, "params", params))
+            self._report("params", params)
 
     @on(Select.Changed, "#model, #ft_model")
     def _model_changed(self, event: Select.Changed) -> None:
         event.stop()
         value = event.value if isinstance(event.value, str) else ""
-        self.post_message(self.Changed(self, str(event.select.id), value))
+        self._report(str(event.select.id), value)
 
     @on(TextArea.Changed, "#ft_system")
     def _ft_system_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         text = event.text_area.text
-        self.post_message(self.Changed(self, "ft_system", text if text.strip() else None))
+        self._report("ft_system", text if text.strip() else None)

@@ -73,5 +73,7 @@ class VariablesForm(VerticalScroll):
         event.stop()
         area = event.text_area
         assert isinstance(area, VariableArea)
+        if self.values.get(area.variable, "") == area.text:
+            return  # the echo of filling the field, not an edit
         self.values[area.variable] = area.text
         self.post_message(self.Changed(self, self.current()))
