@@ -185,6 +185,27 @@ def tool_example_with(arguments):
     return example
 
 
+def test_a_tool_reply_must_answer_an_earlier_call():
+    example = copy.deepcopy(TOOL_EXAMPLE)
+    example["messages"][2]["tool_call_id"] = "call_9"
+    problems = validate_example(example)
+    assert [(p.code, p.severity) for p in problems] == [("unknown_tool_call_id", "warning")]
+    assert '"call_9"' in problems[0].message
+
+
+def test_a_function_message_names_its_function():
+    example = with_messages(
+        USER,
+        {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}},
+        {"role": "function", "content": "42"},
+        ASSISTANT,
+        functions=[{"name": "f"}],
+    )
+    problems = validate_example(example)
+    assert codes(problems) == ["invalid_field"]
+    assert "messages[2]" in problems[0].message
+
+
 def test_tool_arguments_must_be_a_json_string():
     as_object = validate_example(tool_example_with({"city": "Paris"}))
     assert codes(as_object) == ["invalid_tool_arguments"]
@@ -198,11 +219,13 @@ def test_tool_call_structure():
     example = copy.deepcopy(TOOL_EXAMPLE)
     example["messages"][1]["tool_calls"] = [{"type": "function"}]
     problems = validate_example(example)
-    assert codes(problems) == ["invalid_tool_call", "invalid_tool_call"]
+    assert codes(problems, "error") == ["invalid_tool_call", "invalid_tool_call"]
     assert "tool_calls[0].id" in problems[0].message
     assert "tool_calls[0].function" in problems[1].message
+    # and the tool reply now answers no call
+    assert codes(problems, "warning") == ["unknown_tool_call_id"]
     example["messages"][1]["tool_calls"] = []
-    assert codes(validate_example(example)) == ["invalid_tool_call"]
+    assert codes(validate_example(example), "error") == ["invalid_tool_call"]
 
 
 def test_content_none_is_allowed_only_with_tool_calls():

@@ -126,12 +126,26 @@ def _check_supervised(obj: dict, f: _Findings) -> None:
     _check_parallel(obj, f)
     trained = 0
     assistants = 0
+    call_ids: set[str] = set()
     for i, message in enumerate(messages):
         role = _check_message(message, i, f, has_tools=has_tools)
         if role == "assistant":
             assistants += 1
             if message.get("weight", 1) != 0:
                 trained += 1
+            calls = message.get("tool_calls")
+            if isinstance(calls, list):
+                call_ids.update(
+                    c["id"] for c in calls if isinstance(c, dict) and isinstance(c.get("id"), str)
+                )
+        elif role == "tool":
+            call_id = message.get("tool_call_id")
+            if isinstance(call_id, str) and call_id and call_id not in call_ids:
+                f.warn(
+                    "unknown_tool_call_id",
+                    f"`messages[{i}].tool_call_id` {json.dumps(call_id)[:60]} answers no earlier "
+                    "assistant tool call",
+                )
     if assistants == 0:
         f.error("no_assistant_target", "no assistant message to train on")
     elif trained == 0:
@@ -249,6 +263,8 @@ def _check_message(message: Any, i: int, f: _Findings, *, has_tools: bool, where
                 "tool_calls_without_tools",
                 f"`{at}` has a `function_call` but the example defines no `functions`",
             )
+    if role == "function" and not isinstance(message.get("name"), str):
+        f.error("invalid_field", f"`{at}` is a function message without the function's `name`")
     if role == "tool":
         call_id = message.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
