@@ -78,6 +78,7 @@ def test_progress_eta_from_step_rate():
     assert p.eta_source == "step rate" and p.eta_seconds == pytest.approx(70)
     assert p.fraction == pytest.approx(0.3)
     assert "step 3/10" in p.describe()
+    assert p.short() == "30% ETA 1m10s"
 
 
 def test_poll_schedule_backs_off_resets_and_honours_retry_after():

@@ -60,6 +60,13 @@ def test_events_deduplicated_by_id(db):
     assert sj.count_events(db, URL, "ftjob-1") == 3
     assert [e.id for e in sj.list_events(db, URL, "ftjob-1", limit=2)] == ["ev-3", "ev-2"]
     assert [e.id for e in sj.metric_events(db, URL, "ftjob-1")] == ["ev-3"]
+    sj.add_events(
+        db,
+        URL,
+        "ftjob-1",
+        [event(i, type="metrics", data={"step": i - 2, "train_loss": 1.0}) for i in (6, 5, 4)],
+    )
+    assert [e.id for e in sj.progress_events(db, URL, "ftjob-1")] == ["ev-3", "ev-6"]
 
 
 def test_record_snapshot_and_poll_state(db):

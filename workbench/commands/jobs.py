@@ -146,7 +146,7 @@ def _row(ctx: _Context, job: Any, now: float) -> dict[str, Any]:
     from workbench.core import jobs as cj
     from workbench.store import jobs as store
 
-    points = cj.metric_series(store.metric_events(ctx.db, job.base_url, job.id))
+    points = cj.metric_series(store.progress_events(ctx.db, job.base_url, job.id))
     prog = cj.progress(job, points, now)
     cost = cj.cost_so_far(job, ctx.price(job.model))
     return {
@@ -303,7 +303,7 @@ def _watch(ctx: _Context, args: argparse.Namespace) -> int:
                 print(json.dumps(event.__dict__, ensure_ascii=False), flush=True)
             else:
                 print(_event_line(event), flush=True)
-        points = cj.metric_series(store.metric_events(ctx.db, job.base_url, job.id))
+        points = cj.metric_series(store.progress_events(ctx.db, job.base_url, job.id))
         line = f"[{job.status}] " + (cj.progress(job, points, time.time()).describe() or "")
         if not args.json and line != last_line:
             if tty:

@@ -318,6 +318,17 @@ class Progress:
             return None
         return max(0.0, min(1.0, self.step / self.total_steps))
 
+    def short(self) -> str:
+        """For a list column: "32% ETA 51s"."""
+        parts = []
+        if self.fraction is not None:
+            parts.append(f"{self.fraction:.0%}")
+        elif self.step is not None:
+            parts.append(f"step {self.step}")
+        if self.eta_seconds is not None:
+            parts.append(f"ETA {format_duration(self.eta_seconds)}")
+        return " ".join(parts)
+
     def describe(self) -> str:
         parts = []
         if self.step is not None and self.total_steps:

@@ -326,6 +326,21 @@ def metric_events(db: sqlite_utils.Database, base_url: str, job_id: str) -> list
     ]
 
 
+def progress_events(db: sqlite_utils.Database, base_url: str, job_id: str) -> list[JobEvent]:
+    """The first and the newest metrics events: all a progress line and its step rate need."""
+    where = """from job_events where base_url = ? and job_id = ?
+               and (type = 'metrics' or json_extract(data, '$.step') is not null)"""
+    rows = list(
+        db.query(
+            f"""select * from (select * {where} order by created_at, rowid limit 1)
+                union all
+                select * from (select * {where} order by created_at desc, rowid desc limit 1)""",
+            [base_url, job_id, base_url, job_id],
+        )
+    )
+    return [_event(r) for r in rows]
+
+
 # --- checkpoints ------------------------------------------------------------------------------
 
 

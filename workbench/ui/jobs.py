@@ -64,6 +64,7 @@ class JobsScreen(PaneScreen):
         Binding("t", "try_model", "Try in Prompt", id="jobs-try"),
         Binding("e", "more_events", "More events", id="jobs-more-events", show=False),
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
+        Binding("l", "toggle_list", "List", id="jobs-toggle-list", show=False),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -121,6 +122,9 @@ class JobsScreen(PaneScreen):
             "Try the fine-tuned model", "Open it in the Prompt pane", self.action_try_model
         )
         yield SystemCommand("Toggle loss / accuracy chart", "", self.action_toggle_accuracy)
+        yield SystemCommand(
+            "Show / hide the jobs list", "More room for the job", self.action_toggle_list
+        )
 
     # --- reading the store ---------------------------------------------------------------------
 
@@ -148,8 +152,8 @@ class JobsScreen(PaneScreen):
         if job.terminal:
             progress = "" if job.status != "succeeded" else "done"
         else:
-            points = cj.metric_series(store.metric_events(self.db, job.base_url, job.id))
-            progress = cj.progress(job, points, now).describe()
+            points = cj.metric_series(store.progress_events(self.db, job.base_url, job.id))
+            progress = cj.progress(job, points, now).short()
         return JobRow(
             id=job.id,
             status=cj.status_label(job.status),
@@ -369,6 +373,11 @@ class JobsScreen(PaneScreen):
     def action_more_events(self) -> None:
         self.query_one(JobView).event_limit += EVENT_LOG_LIMIT
         self.schedule_redraw(self.selected)
+
+    def action_toggle_list(self) -> None:
+        """Hide the list to give a narrow terminal's width to the job view (and back)."""
+        left = self.query_one("#jobs-left")
+        left.display = not left.display
 
     def action_toggle_accuracy(self) -> None:
         self.query_one(JobView).toggle_accuracy()

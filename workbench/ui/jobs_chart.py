@@ -46,7 +46,9 @@ class LossChart(PlotextPlot):
         else:
             plt.title(f"{title} by step  (a: {'loss' if self.accuracy else 'accuracy'})")
             for label, (xs, ys) in self.series.items():
-                marker = "dot" if label.startswith("full") else "braille"
-                plt.plot(xs, ys, label=label, marker=marker)
+                if label.startswith("full"):  # once per epoch: points, not a line
+                    plt.scatter(xs, ys, label=label, marker="dot")
+                else:
+                    plt.plot(xs, ys, label=label, marker="braille")
             plt.xlabel("step")
         self.refresh()

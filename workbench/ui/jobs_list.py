@@ -36,7 +36,7 @@ class JobRow:
 class JobList(DataTable):
     """Rows are keyed by job id; highlighting a row posts `JobList.Selected`."""
 
-    COLUMNS = ("job", "status", "model", "created", "elapsed", "progress", "cost")
+    COLUMNS = ("status", "job", "progress", "model", "created", "elapsed", "cost")
 
     class Selected(Message):
         def __init__(self, job_id: str) -> None:
@@ -73,14 +73,14 @@ class JobList(DataTable):
         status = Text(r.status, style=STATUS_STYLES.get(r.status, "yellow"))
         if r.warning:
             status.append(" ⚠", style="bold yellow")
-        short_id = r.id if len(r.id) <= 18 else "…" + r.id[-17:]
+        short_id = r.id if len(r.id) <= 12 else "…" + r.id[-11:]
         return (
-            Text(short_id),
             status,
+            Text(short_id),
+            Text(r.progress),
             Text(r.model, overflow="ellipsis"),
             Text(r.created),
             Text(r.elapsed),
-            Text(r.progress),
             Text(r.cost),
         )
 
