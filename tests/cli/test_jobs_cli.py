@@ -186,3 +186,18 @@ def test_watch_redraws_the_progress_line_in_place_only_on_a_tty(on_sim, capsys):
     assert main(["jobs", "watch", job_id, *FAST]) == 0
     piped = capsys.readouterr().out
     assert "\r" not in piped and "\x1b" not in piped
+
+
+def test_watch_an_azure_flavoured_provider(sim_factory, monkeypatch, capsys, db_path):
+    """Azure says `pending` for queued and sends the results CSV without base64."""
+    server = sim_factory(flavor="azure")
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    job_id = create_job(server)
+    assert main(["jobs", "watch", job_id, *FAST]) == 0
+    db = open_db(db_path)
+    try:
+        assert "pending" not in store.statuses_seen(db, server.base_url, job_id)
+        assert store.results_csv(db, server.base_url, job_id).startswith("step,")
+    finally:
+        db.close()
