@@ -374,3 +374,35 @@ async def test_empty_pane_without_key(db_path):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+
+
+async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
+    use_sim(monkeypatch, sim)
+    dataset_id = make_dataset(db_path, f"broken {uuid.uuid4().hex[:6]}", validation=0)
+    db = open_db(db_path)
+    ex.add_example(
+        db,
+        None,
+        dataset_id=dataset_id,
+        raw='{"messages": [',
+        source_line=13,
+        problems=[{"code": "invalid_json", "message": "not JSON", "severity": "error"}],
+    )
+    jobs_before = len(sim.client().fine_tuning.jobs.list(limit=100).data)
+    db.close()
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        assert modal.query_one("#create-validation").disabled
+        modal.action_launch()
+        await wait_for(
+            pilot,
+            lambda: "not launched" in str(modal.query_one("#create-error").render()),
+            "the refusal",
+            600,
+        )
+        assert "still have problems" in str(modal.query_one("#create-preflight").render())
+        assert app.screen is modal
+    assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
