@@ -191,3 +191,12 @@ def test_wants_checkpoints():
     assert cj.wants_checkpoints(
         "running", "running", [{"message": "Checkpoint created at step 4"}], 0
     )
+
+
+def test_downsample_keeps_ends_and_shape():
+    xs = list(range(1, 1001))
+    ys = [1000.0 / x for x in xs]
+    dx, dy = cj.downsample(xs, ys, 100)
+    assert len(dx) == 100 and dx[-1] == 1000 and dx[0] == 10
+    assert dy == sorted(dy, reverse=True)  # still decreasing
+    assert cj.downsample([1, 2], [1.0, 2.0], 100) == ([1, 2], [1.0, 2.0])

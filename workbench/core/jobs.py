@@ -713,3 +713,20 @@ def wants_checkpoints(
         return True
     mentions = sum(1 for e in events if "checkpoint" in str(e.get("message", "")).lower())
     return mentions > have
+
+
+def downsample(xs: list[int], ys: list[float], max_points: int) -> tuple[list[int], list[float]]:
+    """At most `max_points` points for a terminal chart: the mean of each run of neighbours, so a
+    1,000-step curve keeps its shape at the resolution a terminal can show anyway."""
+    n = len(xs)
+    if max_points <= 0 or n <= max_points:
+        return list(xs), list(ys)
+    out_x: list[int] = []
+    out_y: list[float] = []
+    for b in range(max_points):
+        lo, hi = b * n // max_points, (b + 1) * n // max_points
+        if hi <= lo:
+            continue
+        out_x.append(xs[hi - 1])
+        out_y.append(sum(ys[lo:hi]) / (hi - lo))
+    return out_x, out_y

@@ -326,6 +326,23 @@ def metric_events(db: sqlite_utils.Database, base_url: str, job_id: str) -> list
     ]
 
 
+def metric_events_since(
+    db: sqlite_utils.Database, base_url: str, job_id: str, after: int = 0
+) -> tuple[list[JobEvent], int]:
+    """Metrics events stored after the row marker `after` (0: all), in the order they were stored,
+    and the new marker: lets a live chart read only what is new."""
+    rows = list(
+        db.query(
+            """select rowid as _row, * from job_events where base_url = ? and job_id = ?
+               and rowid > ? and (type = 'metrics' or json_extract(data, '$.step') is not null)
+               order by rowid""",
+            [base_url, job_id, after],
+        )
+    )
+    marker = rows[-1]["_row"] if rows else after
+    return [_event(r) for r in rows], marker
+
+
 def progress_events(db: sqlite_utils.Database, base_url: str, job_id: str) -> list[JobEvent]:
     """The first and the newest metrics events: all a progress line and its step rate need."""
     where = """from job_events where base_url = ? and job_id = ?

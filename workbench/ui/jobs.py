@@ -73,6 +73,8 @@ class JobsScreen(PaneScreen):
         self.watch_notes: dict[str, str] = {}
         self._watchers: dict[str, Worker] = {}
         self._dirty: set[str | None] = set()
+        # (base_url, job id) -> (row marker, points by step): the chart grows without re-reading
+        self._metrics: dict[tuple[str, str], tuple[int, dict[int, cj.MetricPoint]]] = {}
         self._redraw_pending = False
         self.remote_problem = ""
 
@@ -165,6 +167,19 @@ class JobsScreen(PaneScreen):
             warning=bool(self.watch_notes.get(job.id)),
         )
 
+    def _points(self, base_url: str, job_id: str) -> list[cj.MetricPoint]:
+        """The job's chart points, reading only the metrics events stored since the last call."""
+        from workbench.store import jobs as store
+
+        marker, by_step = self._metrics.get((base_url, job_id), (0, {}))
+        new, marker = store.metric_events_since(self.db, base_url, job_id, marker)
+        for event in new:
+            point = cj.metric_point(event)
+            if point is not None:
+                by_step[point.step] = point
+        self._metrics[(base_url, job_id)] = (marker, by_step)
+        return [by_step[step] for step in sorted(by_step)]
+
     def load_detail(self, job_id: str) -> JobDetail | None:
         from workbench.store import jobs as store
 
@@ -177,7 +192,7 @@ class JobsScreen(PaneScreen):
         return JobDetail(
             job=job,
             statuses_seen=store.statuses_seen(self.db, base_url, job_id),
-            points=cj.metric_series(store.metric_events(self.db, base_url, job_id)),
+            points=self._points(base_url, job_id),
             checkpoints=store.list_checkpoints(self.db, base_url, job_id),
             events=store.list_events(
                 self.db, base_url, job_id, limit=self.query_one(JobView).event_limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from workbench.core.jobs import MetricPoint
+from workbench.core.jobs import MetricPoint, downsample
 
 # (metric, label) drawn for each view.
 LOSS_SERIES = (
@@ -26,10 +26,16 @@ class LossChart(PlotextPlot):
         super().__init__(**kwargs)
         self.accuracy = False
         self.series: dict[str, tuple[list[int], list[float]]] = {}
+        self._signature: tuple | None = None
 
     def show(self, points: list[MetricPoint], accuracy: bool | None = None) -> None:
+        """Redraw from these points; skipped when nothing that is drawn changed."""
         if accuracy is not None:
             self.accuracy = accuracy
+        signature = (self.accuracy, len(points), points[-1] if points else None)
+        if signature == self._signature:
+            return
+        self._signature = signature
         wanted = ACCURACY_SERIES if self.accuracy else LOSS_SERIES
         self.series = {}
         for name, label in wanted:
@@ -45,10 +51,12 @@ class LossChart(PlotextPlot):
             plt.title(f"{title}: no metrics yet")
         else:
             plt.title(f"{title} by step  (a: {'loss' if self.accuracy else 'accuracy'})")
+            # braille draws two dots per cell: more points than that only cost time
+            budget = max(20, 2 * max(self.size.width, 40))
             for label, (xs, ys) in self.series.items():
                 if label.startswith("full"):  # once per epoch: points, not a line
                     plt.scatter(xs, ys, label=label, marker="dot")
                 else:
-                    plt.plot(xs, ys, label=label, marker="braille")
+                    plt.plot(*downsample(xs, ys, budget), label=label, marker="braille")
             plt.xlabel("step")
         self.refresh()

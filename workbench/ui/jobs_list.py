@@ -46,6 +46,7 @@ class JobList(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._ids: list[str] = []
+        self._shown: dict[str, JobRow] = {}
 
     def on_mount(self) -> None:
         for name in self.COLUMNS:
@@ -56,6 +57,8 @@ class JobList(DataTable):
         ids = [r.id for r in rows]
         if ids == self._ids:
             for r in rows:
+                if self._shown.get(r.id) == r:
+                    continue
                 for column, value in zip(self.COLUMNS, self._cells(r), strict=True):
                     self.update_cell(r.id, column, value)
         else:
@@ -63,6 +66,7 @@ class JobList(DataTable):
             for r in rows:
                 self.add_row(*self._cells(r), key=r.id)
             self._ids = ids
+        self._shown = {r.id: r for r in rows}
         if selected in ids:
             index = ids.index(selected)
             if self.cursor_row != index:
