@@ -142,8 +142,8 @@ class EvalPanel(Vertical):
         self.query_one("#eval-history", DataTable).add_columns("earlier run", "scores")
         diff = self.query_one("#eval-diff", DataTable)
         diff.add_column("item", width=5)
-        diff.add_column("question", width=40)
-        diff.add_column("passed by", width=26)
+        diff.add_column("question", width=36)
+        diff.add_column("passed by", width=24)
         self.query_one("#eval-status", Static).update(
             Text("e: run the evaluation on your held-out test examples", style="dim")
         )
