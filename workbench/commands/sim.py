@@ -10,6 +10,10 @@ HELP = "run a local OpenAI-compatible simulator (for demos and tests; trains not
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # the shared --db names the simulator's own state file here, never the app's database
+    for action in parser._actions:
+        if action.dest == "db":
+            action.help = "the simulator's state file (default: sim.db in the data dir)"
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
