@@ -269,3 +269,20 @@ async def test_batch_evaluation_from_the_pane(seeded, sim, monkeypatch):
     items = evals.list_items(db, group.runs[1].id)
     assert len(items) == 20 and all(i.latency_ms is None for i in items)
     db.close()
+
+
+async def test_no_api_key_says_so_and_keeps_the_last_evaluation(seeded):
+    add_finished_eval(seeded)
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(screen.query_one("#eval-status").render())
+        assert "no API key" in status and "OPENAI_API_KEY" in status
+        screen = await settle(app, pilot)
+        assert screen.view.results["few-shot"].passes == 16  # the earlier evaluation still counts
+    db = open_db(seeded)
+    assert len(evals.list_groups(db)) == 1
+    db.close()

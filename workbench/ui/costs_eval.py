@@ -242,6 +242,8 @@ class EvalPanel(Vertical):
 
         table = self.query_one("#eval-diff", DataTable)
         table.clear()
+        question = next(c for c in table.columns.values() if str(c.label) == "question")
+        question.width = max(24, self.app.size.width - 44)  # the question takes the spare width
         if view.group is None:
             return
         db = self.app.db  # type: ignore[attr-defined]
@@ -350,6 +352,12 @@ class EvalPanel(Vertical):
         if scorer.kind == "judge" and scorer.judge_model is None:
             scorer = Scorer("judge", judge_model=setup.model)
         use_batch = batch or len(cases) >= BATCH_THRESHOLD
+        try:  # no key, no runs: a failed start must not hide the last real evaluation
+            client = make_async_client(app.config.profile)
+        except Exception as exc:
+            self.running = False
+            self._status(explain_error(exc).message, "red")
+            return
         seed = random.randrange(1 << 30)
         scorer_json = {**scorer.to_json()}
         group, runs = evals.start_evaluation(
@@ -363,14 +371,8 @@ class EvalPanel(Vertical):
         )
         targets = [EvalTarget(r.id, r.approach, r.model) for r in runs]
         if use_batch:
+            await client.close()
             self.run_batch([r.id for r in runs], cases, evals.prompt_parts(setup), scorer, seed)
-            return
-        try:
-            client = make_async_client(app.config.profile)
-        except Exception as exc:
-            for run in runs:
-                evals.finish_run(db, run.id, "failed", explain_error(exc).message)
-            self._end(explain_error(exc).message, "red")
             return
         self._begin(len(cases) * len(targets), "concurrently")
 
