@@ -235,6 +235,21 @@ async def test_split_and_export_byte_exact(db_path, tmp_path):
         assert store.count_examples(app.db, dataset_id=dataset_id, split="validation") == 5
         assert store.count_examples(app.db, dataset_id=dataset_id, split="train") == 15
 
+        # filter by split and by text
+        table = app.screen.query_one(ExampleTable)
+        app.screen.query_one("#split-filter", Select).value = "validation"
+        await until(pilot, lambda: table.row_count == 5)
+        assert all(" valid " in row for row in rendered_rows(table)[:5])
+        app.screen.query_one("#split-filter", Select).clear()
+        await until(pilot, lambda: table.row_count == 20)
+        app.screen.query_one("#search", Input).focus()
+        await type_text(pilot, "question 1")
+        await until(pilot, lambda: table.row_count == 11)  # 1, 10..19
+        await pilot.press("enter")  # enter in the search goes to the table
+        assert app.focused is table
+        app.screen.query_one("#search", Input).value = ""
+        await until(pilot, lambda: table.row_count == 20)
+
         target = tmp_path / "out" / "train.jsonl"
         await pilot.press("e")
         await pilot.pause()
