@@ -80,7 +80,7 @@ class TrainingScreen(PaneScreen):
     PANE = "training"
 
     BINDINGS = [
-        Binding("n", "new_dataset", "New set", id="training-new-dataset"),
+        Binding("n", "new_dataset", "New", id="training-new-dataset"),
         Binding("a", "add_example", "Add", id="training-add-example"),
         Binding("i", "import_file", "Import", id="training-import"),
         Binding("e", "export", "Export", id="training-export"),

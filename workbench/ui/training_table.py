@@ -140,8 +140,8 @@ class ExampleTable(ScrollView, can_focus=True):
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "edit", "Edit", id="training-edit"),
-        Binding("d", "delete", "Delete row", id="training-delete-row"),
-        Binding("p", "promote", "To few-shot", id="training-promote"),
+        Binding("d", "delete", "Delete", id="training-delete-row"),
+        Binding("p", "promote", "Few-shot", id="training-promote"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
