@@ -154,6 +154,9 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
         assert "The job has successfully completed" in events_text
         assert "[/INST]" in str(screen.query_one("#job-summary").render())
         assert detail.results and "train_loss" in detail.results[0]
+        await pilot.press("s")
+        saved = db_path.parent / "exports" / f"{job_id}-results.csv"
+        assert saved.read_text().startswith("step,train_loss")
         assert not detail.cost.estimated and detail.cost.usd is not None
         # try it in the Prompt pane
         # try it in the Prompt pane: the model id is handed over in app.pending_fine_tuned_model

@@ -64,6 +64,7 @@ class JobsScreen(PaneScreen):
         Binding("t", "try_model", "Try in Prompt", id="jobs-try"),
         Binding("e", "more_events", "More events", id="jobs-more-events", show=False),
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
+        Binding("s", "save_results", "Save results CSV", id="jobs-save-results", show=False),
         Binding("l", "toggle_list", "List", id="jobs-toggle-list", show=False),
     ]
 
@@ -124,6 +125,11 @@ class JobsScreen(PaneScreen):
             "Try the fine-tuned model", "Open it in the Prompt pane", self.action_try_model
         )
         yield SystemCommand("Toggle loss / accuracy chart", "", self.action_toggle_accuracy)
+        yield SystemCommand(
+            "Save the job's results CSV",
+            "The decoded metrics file, beside the database",
+            self.action_save_results,
+        )
         yield SystemCommand(
             "Show / hide the jobs list", "More room for the job", self.action_toggle_list
         )
@@ -483,6 +489,27 @@ class JobsScreen(PaneScreen):
         self.notify(f"{job.id} is {cj.status_label(job.status)}", markup=False)
         self.watch_job(job.id)
         self.schedule_redraw(job.id)
+
+    def action_save_results(self) -> None:
+        """Write the decoded metrics CSV beside the database (exports/), for a spreadsheet."""
+        from pathlib import Path
+
+        from workbench.store import jobs as store
+
+        if not self.selected:
+            return
+        text = store.results_csv(self.db, self.profile.base_url, self.selected)
+        if not text:
+            self.notify("no results file yet (it comes when the job succeeds)", severity="warning")
+            return
+        target = Path(self.app.db_path).parent / "exports" / f"{self.selected}-results.csv"  # type: ignore[attr-defined]
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"could not write {target}: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"saved {target}", markup=False)
 
     def action_try_model(self) -> None:
         detail = self.load_detail(self.selected) if self.selected else None

@@ -119,7 +119,7 @@ def _results(detail: JobDetail) -> Text:
         text.append(f"  not fetched{waiting}", style="dim")
         return text
     last = detail.results[-1]
-    text.append(f"  {len(detail.results)} steps; last: ")
+    text.append(f"  {len(detail.results)} steps (s: save as CSV); last: ")
     text.append(
         ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()),
         style="dim",
