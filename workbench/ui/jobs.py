@@ -57,13 +57,13 @@ class JobsScreen(PaneScreen):
 
     BINDINGS = [
         Binding("n", "new_job", "New job", id="jobs-new"),
-        Binding("c", "job_action('cancel')", "Cancel job", id="jobs-cancel"),
+        Binding("c", "job_action('cancel')", "Cancel", id="jobs-cancel"),
         Binding("p", "job_action('pause')", "Pause", id="jobs-pause"),
         Binding("r", "job_action('resume')", "Resume", id="jobs-resume"),
-        Binding("a", "toggle_accuracy", "Loss/accuracy", id="jobs-accuracy"),
-        Binding("t", "try_model", "Try in Prompt", id="jobs-try"),
+        Binding("a", "toggle_accuracy", "Accuracy", id="jobs-accuracy"),
+        Binding("t", "try_model", "Try model", id="jobs-try"),
         Binding("e", "more_events", "More events", id="jobs-more-events", show=False),
-        Binding("g", "refresh", "Refresh", id="jobs-refresh"),
+        Binding("g", "refresh", "Refresh", id="jobs-refresh", show=False),
         Binding("s", "save_results", "Save results CSV", id="jobs-save-results", show=False),
         Binding("l", "toggle_list", "List", id="jobs-toggle-list", show=False),
     ]
