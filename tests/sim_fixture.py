@@ -62,6 +62,9 @@ class SimServer:
         flavor: str | None = None,
         db: str | os.PathLike | None = None,
         max_file_bytes: int | None = None,
+        strict: bool = False,
+        training_types: str | None = None,
+        file_processing_seconds: float | None = None,
     ) -> None:
         self.tmp_dir = Path(tmp_dir)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +74,15 @@ class SimServer:
         self.api_key = api_key or DEFAULT_API_KEY
         self.flavor = flavor
         self.max_file_bytes = max_file_bytes
+        # flavor="azure" is lenient unless strict=True (trainingType not required, files processed
+        # at once), so tests about other things need not go through Azure's ceremony
+        if flavor == "azure" and not strict:
+            training_types = "any" if training_types is None else training_types
+            file_processing_seconds = (
+                0 if file_processing_seconds is None else file_processing_seconds
+            )
+        self.training_types = training_types
+        self.file_processing_seconds = file_processing_seconds
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.log_path = self.tmp_dir / "sim.log"
@@ -82,6 +94,20 @@ class SimServer:
     @property
     def base_url(self) -> str:
         return f"{self.root_url}/v1"
+
+    @property
+    def azure_base_url(self) -> str:
+        """Azure's v1 path (the azure flavour serves both)."""
+        return f"{self.root_url}/openai/v1"
+
+    def deploy(self, name: str, model: str) -> dict:
+        """Stand-in for the ARM deployment call: `name` then answers as `model` (azure)."""
+        status, answer = http_json(
+            "PUT", f"{self.root_url}/_sim/deployments/{name}", {"model": model}
+        )
+        if status != 200:
+            raise RuntimeError(f"deploying {model!r} as {name!r} failed ({status}): {answer}")
+        return answer
 
     def command(self) -> list[str]:
         cmd = [
@@ -104,6 +130,10 @@ class SimServer:
             cmd += ["--flavor", self.flavor]
         if self.max_file_bytes:
             cmd += ["--max-file-bytes", str(self.max_file_bytes)]
+        if self.training_types is not None:
+            cmd += ["--training-types", self.training_types]
+        if self.file_processing_seconds is not None:
+            cmd += ["--file-processing-seconds", str(self.file_processing_seconds)]
         return cmd
 
     def start(self) -> SimServer:

@@ -33,9 +33,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--flavor",
-        choices=("openai", "azure"),
+        choices=("openai", "azure", "openai-compatible"),
         default="openai",
-        help="wire quirks to imitate (azure: status 'pending', results CSV not base64)",
+        help="wire to imitate: azure (/openai/v1/, file import delay, trainingType, 'pending', "
+        "deployments via PUT /_sim/deployments/NAME); openai-compatible (no pause/resume, "
+        "checkpoints, DPO or batch)",
+    )
+    parser.add_argument(
+        "--training-types",
+        default=None,
+        metavar="LIST",
+        help="azure: accepted trainingType values, comma-separated, case-insensitive (default "
+        "GlobalStandard,Standard,Developer; 'any' = not required)",
+    )
+    parser.add_argument(
+        "--file-processing-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="azure: simulated seconds an uploaded fine-tune file stays pending/running "
+        "(default 20; 0 = processed at once)",
     )
     parser.add_argument(
         "--max-file-bytes",
@@ -46,15 +63,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _banner(host: str, port: int, db: str, speed: float, api_key: str | None) -> str:
+def _banner(
+    host: str, port: int, db: str, speed: float, api_key: str | None, flavor: str = "openai"
+) -> str:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    base_url = f"http://{shown_host}:{port}/v1"
+    base_url = f"http://{shown_host}:{port}/{'openai/v1' if flavor == 'azure' else 'v1'}"
     key = api_key or "sk-sim"
     return (
         "workbench sim: this is a SIMULATOR, not OpenAI. Nothing is trained and no real model\n"
         "answers: replies are canned (trained answers, nearest few-shot answer, or a generic line).\n"
         f"  base URL   {base_url}\n"
         f"  state      {db}\n"
+        f"  flavor     {flavor}\n"
         f"  speed      {speed:g}x simulated time\n"
         f"  API key    {'only ' + api_key if api_key else 'any non-empty key'}\n"
         f"Point the app at it:\n"
@@ -103,14 +123,26 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from workbench.sim.azure import DEFAULT_FILE_PROCESSING_SECONDS, parse_training_types
+
     options = SimOptions(
+        training_types=parse_training_types(args.training_types),
+        file_processing_seconds=(
+            DEFAULT_FILE_PROCESSING_SECONDS
+            if args.file_processing_seconds is None
+            else max(0.0, args.file_processing_seconds)
+        ),
         db=db,
         speed=args.speed,
         api_key=args.api_key,
         flavor=args.flavor,
         max_file_bytes=args.max_file_bytes or MAX_FILE_BYTES,
     )
-    print(_banner(args.host, port, str(db), args.speed, args.api_key), file=sys.stderr, flush=True)
+    print(
+        _banner(args.host, port, str(db), args.speed, args.api_key, args.flavor),
+        file=sys.stderr,
+        flush=True,
+    )
     # uvicorn stops cleanly on SIGINT/SIGTERM, then re-raises the signal: make SIGTERM end like
     # Ctrl-C (exit 0, "stopped") rather than as a kill
     signal.signal(signal.SIGTERM, _interrupt)

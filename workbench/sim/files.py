@@ -96,7 +96,14 @@ class Files(Handlers):
             if isinstance(seconds, str) and seconds.isdigit():
                 expires_at = int(time.time()) + int(seconds)
             row = self.sim.store.add_file(file_id, size, filename, purpose, expires_at)
-        return JSONResponse(file_object(row))
+        if purpose == "fine-tune":
+            self.sim.file_processing.started(file_id)
+        return JSONResponse(self.file_json(row))
+
+    def file_json(self, row: dict) -> dict:
+        """The file object with its import status (Azure imports fine-tune files for a while)."""
+        row = {**row, "status": self.sim.file_processing.status(row["id"], row["status"])}
+        return file_object(row)
 
     def get_file_row(self, file_id: str) -> dict:
         row = self.sim.store.get_file(file_id)
@@ -110,11 +117,11 @@ class Files(Handlers):
         rows = self.sim.store.list_files(
             request.query_params.get("purpose"), order, request.query_params.get("after"), limit
         )
-        data = [file_object(r) for r in rows[:limit]]
+        data = [self.file_json(r) for r in rows[:limit]]
         return JSONResponse(list_page(data, len(rows) > limit))
 
     async def get_file(self, request: Request) -> Response:
-        return JSONResponse(file_object(self.get_file_row(request.path_params["file_id"])))
+        return JSONResponse(self.file_json(self.get_file_row(request.path_params["file_id"])))
 
     async def delete_file(self, request: Request) -> Response:
         row = self.get_file_row(request.path_params["file_id"])

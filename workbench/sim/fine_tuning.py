@@ -14,8 +14,8 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from workbench.sim import catalog
-from workbench.sim.openai_errors import bad_request, not_found
+from workbench.sim import azure, catalog
+from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.state import new_id
 from workbench.sim.training import ACTIVE, clock_now, job_object, resolve_hyperparameters
 from workbench.sim.wire import Handlers, int_param, json_body, list_page, today
@@ -38,10 +38,12 @@ class FineTuning(Handlers):
             "model",
             "model_not_available",
         )
-        if model_id.startswith("ft:"):
-            if self.sim.store.get_ft_model(model_id) is None:
+        if model_id.startswith("ft:") or ".ft-" in model_id:
+            row = self.sim.store.get_ft_model(model_id)
+            if row is None:
                 raise unavailable
-            model_id = model_id.split(":")[1]
+            model_id = row["base"].split(":")[1] if row["base"].startswith("ft:") else row["base"]
+            model_id = model_id.split(".ft-")[0]
         base = catalog.base_model(model_id)
         if base is None or not base.fine_tunable or catalog.is_shut_down(base, today()):
             raise unavailable
@@ -59,6 +61,8 @@ class FineTuning(Handlers):
                 param,
                 "invalid_file_purpose",
             )
+        if self.sim.file_processing.status(row["id"], row["status"]) != "processed":
+            raise azure.file_not_ready(param)
         return row
 
     @staticmethod
@@ -99,6 +103,10 @@ class FineTuning(Handlers):
         if not isinstance(model_id, str) or not model_id:
             raise bad_request("Missing required parameter: 'model'.", "model")
         self.check_fine_tunable(model_id)
+        flavor = self.sim.options.flavor
+        training_type = None
+        if flavor == "azure":
+            training_type = azure.check_training_type(body, self.sim.options.training_types)
         self.check_job_file(body.get("training_file"), "training_file")
         validation_file = body.get("validation_file")
         if validation_file is not None:
@@ -114,6 +122,12 @@ class FineTuning(Handlers):
             )
         if method_type not in ("supervised", "dpo"):
             raise bad_request("method.type must be 'supervised' or 'dpo'.", "method.type")
+        if method_type == "dpo" and flavor == "openai-compatible":
+            raise bad_request(
+                "method.type 'dpo' is not supported by this server; use 'supervised'.",
+                "method.type",
+                "unsupported_method",
+            )
         hp = (method.get(method_type) or {}).get("hyperparameters")
         if hp is None and method_type == "supervised":
             hp = body.get("hyperparameters")  # the deprecated top-level form
@@ -180,6 +194,7 @@ class FineTuning(Handlers):
             "clock_speed": self.sim.options.speed,
             "queued_until": None,
             "run_origin": None,
+            "training_type": training_type,
         }
         self.sim.store.save_job(job)
         events = [self.sim.clock.event(job, int(now), f"Created fine-tuning job: {job['id']}")]
@@ -282,6 +297,8 @@ class FineTuning(Handlers):
     async def job_action(self, request: Request) -> Response:
         job = self.get_job_or_404(request.path_params["job_id"])
         action = request.path_params["action"]
+        if action in ("pause", "resume") and self.sim.options.flavor == "openai-compatible":
+            raise APIError(404, f"Invalid URL (POST {request.url.path})", code=None)
         now = time.time()
         status = job["status"]
         if action == "cancel":
@@ -320,6 +337,8 @@ class FineTuning(Handlers):
         return JSONResponse({"object": "list", "data": data, "has_more": len(rows) > limit})
 
     async def job_checkpoints(self, request: Request) -> Response:
+        if self.sim.options.flavor == "openai-compatible":
+            raise APIError(404, f"Invalid URL (GET {request.url.path})", code=None)
         job = self.get_job_or_404(request.path_params["job_id"])
         limit = int_param(request, "limit", 10, 1, 100)
         rows = self.sim.store.checkpoints_page(job["id"], request.query_params.get("after"), limit)

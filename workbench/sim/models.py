@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from workbench.sim import catalog, replies
+from workbench.sim.azure import deployment_not_found
 from workbench.sim.openai_errors import APIError, not_found
 from workbench.sim.wire import Handlers, today
 
@@ -31,7 +32,7 @@ class Models(Handlers):
         self.sim.advance_jobs()
         data = [catalog.model_object(m.id, m.created, m.shutdown_date) for m in catalog.BASE_MODELS]
         for row in self.sim.store.ft_models():
-            base = catalog.base_model(row["base"]) or catalog.base_model(
+            base = catalog.base_model(row["base"].split(".ft-")[0]) or catalog.base_model(
                 row["base"].split(":")[1] if row["base"].startswith("ft:") else ""
             )
             data.append(
@@ -60,7 +61,14 @@ class Models(Handlers):
         return JSONResponse({"id": model_id, "object": "model", "deleted": True})
 
     def resolve(self, model_id: str) -> tuple[str, list[tuple[str, str]]]:
-        """(the model's canonical id, its trained pairs) or 404 like OpenAI."""
+        """(the model's canonical id, its trained pairs) or 404 like OpenAI; on Azure a
+        fine-tuned model answers only through a deployment (sim/azure.py)."""
+        if self.sim.options.flavor == "azure":
+            deployed = self.sim.deployments.model_of(model_id)
+            if deployed is not None:
+                model_id = deployed
+            elif catalog.base_model(model_id) is None:
+                raise deployment_not_found()  # on Azure, `model` names a deployment
         base = catalog.base_model(model_id)
         if base is not None:
             if catalog.is_shut_down(base, today()):
@@ -87,9 +95,7 @@ class Models(Handlers):
         if path.exists():
             with path.open(encoding="utf-8", errors="replace") as fh:
                 pairs = replies.read_trained_pairs(fh)
-        parent = (
-            self.sim.store.get_ft_model(job["model"]) if job["model"].startswith("ft:") else None
-        )
+        parent = self.sim.store.get_ft_model(job["model"])
         if parent is not None and depth < 10:
             pairs = pairs + self.trained_pairs_of_job(parent["job_id"], depth + 1)
         self._trained_cache[job_id] = pairs

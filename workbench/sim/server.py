@@ -16,6 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from workbench.sim.azure import (
+    DEFAULT_FILE_PROCESSING_SECONDS,
+    DEFAULT_TRAINING_TYPES,
+    AzurePaths,
+    Deployments,
+    FileProcessing,
+)
 from workbench.sim.batches import BatchClock, BatchRoutes
 from workbench.sim.chat import Chat
 from workbench.sim.faults import KINDS, FaultBoard, Guard
@@ -29,6 +36,9 @@ from workbench.sim.uploads import MAX_PART_BYTES, Uploads
 from workbench.sim.wire import json_body
 
 TICK_SECONDS = 0.25
+# azure: Azure's quirks (sim/azure.py); openai-compatible: a generic OpenAI-wire host without
+# pause/resume, checkpoints, DPO or batch (404 / 400 in OpenAI's error shape)
+FLAVORS = ("openai", "azure", "openai-compatible")
 
 
 @dataclass
@@ -36,7 +46,10 @@ class SimOptions:
     db: Path
     speed: float = 10.0
     api_key: str | None = None
-    flavor: str = "openai"  # "openai" | "azure" (pending status, raw results CSV)
+    flavor: str = "openai"  # "openai" | "azure" | "openai-compatible" (see sim/azure.py, FLAVORS)
+    # azure only: accepted trainingType values (None: not required) and the file import time
+    training_types: tuple[str, ...] | None = DEFAULT_TRAINING_TYPES
+    file_processing_seconds: float = DEFAULT_FILE_PROCESSING_SECONDS
     max_file_bytes: int = MAX_FILE_BYTES
     max_part_bytes: int = MAX_PART_BYTES
 
@@ -57,6 +70,10 @@ class Simulator:
         self.fine_tuning = FineTuning(self)
         self.batches = BatchRoutes(self)
         self.uploads = Uploads(self)
+        self.deployments = Deployments(self)
+        self.file_processing = FileProcessing(
+            options.speed, options.file_processing_seconds if options.flavor == "azure" else 0
+        )
         self._tick_task: asyncio.Task | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -171,8 +188,13 @@ class Simulator:
             self.uploads,
         )
         jobs = "/v1/fine_tuning/jobs"
-        return [
+        generic = self.options.flavor == "openai-compatible"
+        deployments = self.deployments
+        routes = [
             Route("/_sim/health", self.health),
+            Route("/_sim/deployments", deployments.list_deployments, methods=["GET"]),
+            Route("/_sim/deployments/{name}", deployments.put_deployment, methods=["PUT"]),
+            Route("/_sim/deployments/{name}", deployments.delete_deployment, methods=["DELETE"]),
             Route("/_sim/faults", self.faults, methods=["GET", "POST", "DELETE"]),
             Route("/v1/models", models.list_models),
             Route("/v1/models/{model:path}", models.get_model, methods=["GET"]),
@@ -198,6 +220,9 @@ class Simulator:
             Route("/v1/batches/{batch_id}", batches.get_batch, methods=["GET"]),
             Route("/v1/batches/{batch_id}/cancel", batches.cancel_batch, methods=["POST"]),
         ]
+        if generic:  # no Batch API: Starlette answers 404 "Invalid URL" (checkpoints: in ft)
+            routes = [r for r in routes if "/batches" not in r.path]
+        return routes
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -222,7 +247,8 @@ def create_app(options: SimOptions) -> Any:
         exception_handlers={APIError: _api_error, 404: _not_found, 405: _method_not_allowed},
     )
     app.state.sim = sim
-    return Guard(app, sim.board, options.api_key)
+    guarded = Guard(app, sim.board, options.api_key)
+    return AzurePaths(guarded) if options.flavor == "azure" else guarded
 
 
 def serve(options: SimOptions, host: str = "127.0.0.1", port: int = 8089) -> None:

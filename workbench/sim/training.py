@@ -261,13 +261,20 @@ class JobClock:
                 "job_id": job["id"],
                 "created_at": at,
                 "step_number": step,
-                "model": f"{fine_tuned_model_name(job)}:ckpt-step-{step}",
+                "model": f"{self.model_name(job)}:ckpt-step-{step}",
                 "metrics": metrics,
             }
         )
 
+    def model_name(self, job: dict) -> str:
+        if self.flavor == "azure":
+            from workbench.sim.azure import fine_tuned_model_name as azure_name
+
+            return azure_name(job)
+        return fine_tuned_model_name(job)
+
     def succeed(self, job: dict, at: int, events: list[dict]) -> None:
-        model = fine_tuned_model_name(job)
+        model = self.model_name(job)
         content = results_csv(job)
         if self.flavor != "azure":
             content = base64.b64encode(content)
@@ -331,8 +338,10 @@ def job_object(job: dict, now: float, flavor: str = "openai") -> dict:
         else:
             end = job["run_origin"] + job["total_steps"] * STEP_SECONDS
         estimated_finish = real_time_of(job, end, now)
-    if flavor == "azure" and status == "queued":
-        status = "pending"
+    extra: dict[str, Any] = {}
+    if flavor == "azure":
+        status = "pending" if status == "queued" else status
+        extra["trainingType"] = job.get("training_type")
     method_hp = dict(hp)
     method: dict[str, Any] = {"type": job["method_type"]}
     method[job["method_type"]] = {"hyperparameters": method_hp}
@@ -358,4 +367,5 @@ def job_object(job: dict, now: float, flavor: str = "openai") -> dict:
         "integrations": job.get("integrations") or [],
         "metadata": job.get("metadata"),
         "method": method,
+        **extra,
     }
