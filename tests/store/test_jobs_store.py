@@ -98,3 +98,42 @@ def test_record_snapshot_and_poll_state(db):
     ckpt = sj.list_checkpoints(db, URL, "ftjob-1")[0]
     assert ckpt.step_number == 5 and ckpt.metrics["train_loss"] == 0.4
     assert sj.results_csv(db, URL, "ftjob-1").startswith("step")
+
+
+def test_a_poll_after_a_long_absence_stores_every_event(sim, db):
+    """More than a page of events since the last look: older pages are fetched until a known
+    event (or the start), so the chart has no gap."""
+    import json
+    import time
+
+    from workbench.providers.fine_tuning import poll_job
+
+    client = sim.client()
+    line = json.dumps(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    )
+    file_id = client.files.create(
+        file=("t.jsonl", ("\n".join([line] * 12) + "\n").encode()), purpose="fine-tune"
+    ).id
+    job_id = client.fine_tuning.jobs.create(
+        model="gpt-4.1-mini-2025-04-14", training_file=file_id
+    ).id
+    for _ in range(600):
+        if client.fine_tuning.jobs.retrieve(job_id).status == "succeeded":
+            break
+        time.sleep(0.05)
+    url = sim.base_url
+    snapshot = poll_job(client, job_id, is_known=lambda eid: sj.has_event(db, url, eid))
+    outcome = sj.record_snapshot(db, "default", url, snapshot)
+    total = len(list(client.fine_tuning.jobs.list_events(job_id, limit=100)))  # auto-paginates
+    assert total > 100
+    assert len(outcome.new_events) == total == sj.count_events(db, url, job_id)
+    metrics = sj.metric_events(db, url, job_id)
+    assert [e.data["step"] for e in metrics] == list(range(1, len(metrics) + 1))
+    assert outcome.new_checkpoints and sj.results_csv(db, url, job_id).startswith("step,")
+    # the next poll finds nothing new and fetches one page only
+    again = sj.record_snapshot(
+        db, "default", url, poll_job(client, job_id, is_known=lambda eid: True)
+    )
+    assert again.new_events == [] and not again.changed
+    client.close()
