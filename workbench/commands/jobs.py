@@ -29,7 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("job_id", metavar="JOB_ID")
     p.add_argument("--json", action="store_true")
     p.add_argument("--offline", action="store_true", help="what is stored, no network")
-    p = sub.add_parser("watch", help="print events and progress until the job ends")
+    p = sub.add_parser(
+        "watch",
+        help="print events and progress until the job ends",
+        description="Print the job's events (its whole stored history first) and a progress line "
+        "until it ends; everything is stored in the database too.",
+        epilog="Exit codes: 0 succeeded, 1 failed or cancelled, 2 usage or unknown job, "
+        "3 provider unreachable or key rejected.",
+    )
     p.add_argument("job_id", metavar="JOB_ID")
     p.add_argument("--json", action="store_true", help="events as JSON lines, then the job")
     p.add_argument(
