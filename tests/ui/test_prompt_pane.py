@@ -316,6 +316,7 @@ async def test_missing_variables_and_bad_numbers_are_named(sim, monkeypatch, db_
         problem = str(screen.query_one("#run-zero-shot .run-problem").render())
         assert "{{a}}" in problem and "{{b}}" in problem
         assert list_runs(app.db) == []  # nothing sent, nothing recorded
+        assert latest_version(app.db, "default").draft  # and no version frozen for it
 
         screen.action_show_tab("pt-model")
         await pilot.pause()

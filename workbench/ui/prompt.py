@@ -8,6 +8,7 @@ selection the Examples pane saved for the active prompt, and every run is record
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -317,8 +318,6 @@ class PromptScreen(PaneScreen):
         self.flush()
         db = self.app.db  # type: ignore[attr-defined]
         content = self.content
-        version = store.version_for_run(db, self.prompt_name)
-        self.version = store.latest_version(db, self.prompt_name)
         examples = self._examples()
         params = dict(content.get("params") or {})
         requests, problems = [], {}
@@ -342,17 +341,14 @@ class PromptScreen(PaneScreen):
             except MissingVariables as exc:
                 problems[approach] = str(exc)
                 continue
-            requests.append(
-                RunRequest(
-                    self.prompt_name,
-                    approach,
-                    model,
-                    messages,
-                    params,
-                    version.id,
-                    version.number,
-                )
-            )
+            requests.append(RunRequest(self.prompt_name, approach, model, messages, params))
+        if requests:
+            # freeze what is sent (only when something is), so each run points at its version
+            version = store.version_for_run(db, self.prompt_name)
+            self.version = store.latest_version(db, self.prompt_name)
+            requests = [
+                replace(r, version_id=version.id, version_number=version.number) for r in requests
+            ]
         return requests, problems
 
     def action_run(self, which: str | None = None) -> None:
