@@ -132,3 +132,24 @@ def test_a_hanging_download_is_bounded(monkeypatch, tmp_path):
     finally:
         release.set()
         tokens.reset_cache()
+
+
+def test_tool_calls_are_counted_as_compact_json():
+    tok = get_tokenizer("gpt-4o")
+    calls = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    with_calls = count_message_tokens(
+        [{"role": "assistant", "content": None, "tool_calls": calls}], tok
+    )
+    without = count_message_tokens([{"role": "assistant", "content": None}], tok)
+    assert with_calls - without == tok.count(json.dumps(calls, separators=(",", ":")))
+
+
+def test_content_parts_count_their_text():
+    tok = get_tokenizer("gpt-4o")
+    parts = [
+        {"type": "text", "text": "hello world"},
+        {"type": "image_url", "image_url": {"url": "x"}},
+    ]
+    assert count_message_tokens([{"role": "user", "content": parts}], tok) == (
+        count_message_tokens([{"role": "user", "content": "hello world"}], tok)
+    )

@@ -184,14 +184,15 @@ REPLY_PRIMING = 3
 _NOT_COUNTED = frozenset({"weight"})
 
 
-def _value_text(value: Any) -> str:
+def _value_text(key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
     if value is None:
         return ""
-    if isinstance(value, list) and all(isinstance(p, Mapping) for p in value):
+    if key == "content" and isinstance(value, list) and all(isinstance(p, Mapping) for p in value):
         # content parts: count the text parts; images are priced separately
         return "".join(str(p.get("text", "")) for p in value if p.get("type") in ("text", None))
+    # tool_calls, function_call and the like: the model reads them as compact JSON
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -205,7 +206,7 @@ def count_message_tokens(
         for key, value in message.items():
             if key in _NOT_COUNTED:
                 continue
-            total += tokenizer.count(_value_text(value))
+            total += tokenizer.count(_value_text(key, value))
             if key == "name":
                 total += TOKENS_PER_NAME
     if reply_priming:
