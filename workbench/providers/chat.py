@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.config import Profile
-from workbench.providers.openai_api import ProviderProblem, _client_kwargs, explain_error
+from workbench.providers.openai_api import (
+    ProviderProblem,
+    adapt_client,
+    client_kwargs,
+    explain_error,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -65,10 +70,11 @@ def make_chat_client(
 
     timeout = profile.extra.get("timeout")
     retries = profile.extra.get("max_retries")
-    kwargs = _client_kwargs(
+    kwargs = client_kwargs(
         profile,
         float(timeout) if timeout is not None else None,
         int(retries) if retries is not None else None,
+        asynchronous=True,
     )
     if on_retry is not None:
 
@@ -79,7 +85,7 @@ def make_chat_client(
         kwargs["http_client"] = DefaultAsyncHttpxClient(
             timeout=kwargs["timeout"], event_hooks={"response": [hook]}
         )
-    return AsyncOpenAI(**kwargs)
+    return adapt_client(AsyncOpenAI(**kwargs), profile)  # Azure: deployments, tokens
 
 
 def _wait_of(headers: Mapping[str, str]) -> float | None:

@@ -23,10 +23,11 @@ class MissingAPIKey(Exception):
 
 
 def _client_kwargs(
-    profile: Profile, timeout: float | None, max_retries: int | None
+    profile: Profile, timeout: float | None, max_retries: int | None, need_key: bool = True
 ) -> dict[str, Any]:
+    """The SDK's arguments; Azure profiles get their key and base URL from providers/azure.py."""
     key = profile.api_key()
-    if not key:
+    if not key and need_key:
         raise MissingAPIKey(
             f"no API key for profile {profile.name!r}: set ${profile.api_key_env} "
             f"(or api_key_env in the profile) and try again"
@@ -41,13 +42,46 @@ def _client_kwargs(
     }
 
 
+def client_kwargs(
+    profile: Profile,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    *,
+    asynchronous: bool = False,
+) -> dict[str, Any]:
+    """The SDK client's arguments for any profile kind (Azure: key or token command)."""
+    if profile.kind != "azure":
+        return _client_kwargs(profile, timeout, max_retries)
+    from workbench.providers import azure
+
+    kwargs = {
+        **_client_kwargs(profile, timeout, max_retries, False),
+        **azure.client_kwargs(profile),
+    }
+    if asynchronous:
+        kwargs["api_key"] = azure.async_key(kwargs["api_key"])
+    return kwargs
+
+
+def adapt_client(client: Any, profile: Profile) -> Any:
+    """Apply the provider's rules to a fresh SDK client (Azure: trainingType, file imports,
+    deployments); other kinds are returned untouched."""
+    if profile.kind != "azure":
+        return client
+    from workbench.providers import azure
+
+    if type(client).__name__.startswith("Async"):
+        return azure.adapt_async_client(client, profile)
+    return azure.adapt_client(client, profile)
+
+
 def make_client(
     profile: Profile, *, timeout: float | None = None, max_retries: int | None = None
 ) -> OpenAI:
     """A synchronous SDK client for the profile (for thread workers and the CLI)."""
     from openai import OpenAI
 
-    return OpenAI(**_client_kwargs(profile, timeout, max_retries))
+    return adapt_client(OpenAI(**client_kwargs(profile, timeout, max_retries)), profile)
 
 
 def make_async_client(
@@ -56,7 +90,8 @@ def make_async_client(
     """An asyncio SDK client for the profile (for async workers in the TUI)."""
     from openai import AsyncOpenAI
 
-    return AsyncOpenAI(**_client_kwargs(profile, timeout, max_retries))
+    kwargs = client_kwargs(profile, timeout, max_retries, asynchronous=True)
+    return adapt_client(AsyncOpenAI(**kwargs), profile)
 
 
 @dataclass(frozen=True)
@@ -109,6 +144,59 @@ def _body_message(exc: Any) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
+AZURE_MISLEADING_MESSAGE = "does not support fine-tuning"
+
+
+def _explain_azure(exc: BaseException, profile: Profile | None) -> ProviderProblem | None:
+    """Azure's own failures: no deployment, a token command that failed, a file not imported, and
+    the misleading 'base model does not support fine-tuning' (usually trainingType)."""
+    from workbench.providers import azure
+
+    if isinstance(exc, azure.NotDeployed):
+        return ProviderProblem("not_deployed", str(exc))
+    if isinstance(exc, azure.TokenCommandFailed):
+        return ProviderProblem("auth", f"could not get an Entra ID token: {exc}")
+    if isinstance(exc, azure.FileNotProcessed):
+        return ProviderProblem("file_not_ready", str(exc))
+    if profile is None or profile.kind != "azure":
+        return None
+    status = getattr(exc, "status_code", None)
+    code = getattr(exc, "code", None)
+    detail = _body_message(exc)
+    if status == 404 and code == "DeploymentNotFound":
+        return ProviderProblem(
+            "not_deployed",
+            f"Azure has no deployment by that name{' at ' + profile.base_url}: {detail} "
+            "Deploy the model and map it in the profile's deployments.",
+            status,
+            code,
+        )
+    if status == 400 and AZURE_MISLEADING_MESSAGE in detail:
+        chosen = azure.training_type(profile)
+        setting = (
+            f'training_type = "{chosen}" was refused: try another spelling'
+            if chosen
+            else "no training_type is set"
+        )
+        return ProviderProblem(
+            "bad_request",
+            f"Azure refused the job: {setting} (GlobalStandard, Standard, Developer; Microsoft's "
+            f"docs also write globalstandard, developerTier) in profile {profile.name!r}, or the "
+            f"model has no training of that tier in this region. Azure said: {detail}",
+            status,
+            code,
+        )
+    if status == 400 and "trainingType" in detail:
+        return ProviderProblem(
+            "bad_request",
+            f"Azure refused trainingType {azure.training_type(profile)!r} (profile "
+            f"{profile.name!r}, setting training_type). Azure said: {detail}",
+            status,
+            code,
+        )
+    return None
+
+
 def explain_error(exc: BaseException, profile: Profile | None = None) -> ProviderProblem:
     """Turn any SDK exception into a ProviderProblem; never raises."""
     import openai
@@ -116,6 +204,9 @@ def explain_error(exc: BaseException, profile: Profile | None = None) -> Provide
     where = f" at {profile.base_url}" if profile else ""
     if isinstance(exc, MissingAPIKey):
         return ProviderProblem("missing_key", str(exc))
+    azure_problem = _explain_azure(exc, profile)
+    if azure_problem is not None:
+        return azure_problem
     if isinstance(exc, openai.APITimeoutError):
         return ProviderProblem("timeout", f"the provider{where} did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
@@ -128,6 +219,8 @@ def explain_error(exc: BaseException, profile: Profile | None = None) -> Provide
         detail = _body_message(exc)
         if status == 401:
             env = f" (${profile.api_key_env})" if profile else ""
+            if profile is not None and profile.extra.get("token_command"):
+                env = " (the token from token_command)"
             return ProviderProblem(
                 "auth", f"the API key{env} was rejected{where}: {detail}", status, code
             )
