@@ -7,6 +7,10 @@ Formulas (reference §3.4):
 - fine-tuned per request: the same with the fine-tuned rates on the short prompt.
 - one-off training: training rate x billed tokens per epoch x epochs (cookbook epoch rule).
 - break-even: training cost / (few-shot per request - fine-tuned per request), only when positive.
+- provider terms (core/provider_pricing.py): on Azure the fine-tuned arm pays the base model's token
+  rates plus the deployment's hosting fee, spread over the month's requests
+  (hosting per request = hourly fee x hours per month / requests per month), so the break-even
+  includes the hosting hours; OpenAI (the default) charges the fine-tuned premium, no hosting.
 
 Prompt caching (a toggle) applies to a prefix of at least 1024 tokens, in 128-token steps, at the
 cached rate; it assumes a warm cache (the first request of each burst pays full price). The Batch
@@ -16,6 +20,7 @@ toggle uses the Batch tier's rates. Plain Python: callers pass messages and toke
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +33,7 @@ from workbench.core.pricing import (
     request_cost,
     training_price_per_million,
 )
+from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms, azure_training_per_million
 
 if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
@@ -102,6 +108,7 @@ def training_plan(
     *,
     epochs: int | None = None,
     overrides: dict | None = None,
+    terms: ProviderTerms = OPENAI_TERMS,
 ) -> TrainingPlan:
     """Billed tokens x epochs x rate, with the validator's limit and epoch rule (core.dataset)."""
     from workbench.core.dataset import billed_tokens, default_epochs, token_limit
@@ -114,8 +121,24 @@ def training_plan(
         examples=n,
         billed_tokens_per_epoch=billed,
         epochs=chosen,
-        rate_per_million=training_price_per_million(model, overrides),
+        rate_per_million=_training_rate(model, overrides, terms),
     )
+
+
+def _training_rate(model: str, overrides: dict | None, terms: ProviderTerms) -> float | None:
+    """The provider's training rate; a config override of `training` wins on any provider."""
+    if terms.provider != "azure":
+        return training_price_per_million(model, overrides)
+    from workbench.core.tokens import base_model_of
+
+    base = base_model_of(model.strip()).split(".ft-")[0]
+    family = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
+    wanted = {str(k).lower(): v for k, v in (overrides or {}).items()}
+    for key in (base.lower(), family.lower()):
+        table = wanted.get(key)
+        if isinstance(table, dict) and table.get("training") is not None:
+            return float(table["training"])
+    return azure_training_per_million(family, terms.tier)
 
 
 @dataclass(frozen=True)
@@ -124,6 +147,7 @@ class EstimateSettings:
     output_tokens: float | None = None  # the user's figure; None: measured or default
     caching: bool = False
     batch: bool = False
+    terms: ProviderTerms = OPENAI_TERMS  # how the provider bills a fine-tune (hosting, rates)
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,8 @@ class ApproachCost:
     price: ModelPrice | None
     per_request: float | None  # None: no price for the model
     one_off: float | None  # training for fine-tuned (None: unknown), 0 otherwise
+    hosting_per_request: float = 0.0  # Azure: the deployment's monthly fee / monthly requests,
+    #                                   already inside per_request
 
     @property
     def display_model(self) -> str:
@@ -216,7 +242,13 @@ def break_even_volume(
     return math.ceil(training_cost / saving)
 
 
-def _price(approach: str, model: str, overrides: dict | None) -> ModelPrice | None:
+def _price(
+    approach: str, model: str, overrides: dict | None, terms: ProviderTerms = OPENAI_TERMS
+) -> ModelPrice | None:
+    if approach == "fine-tuned" and terms.base_rates_for_fine_tunes:
+        from workbench.core.tokens import base_model_of
+
+        return price_for(base_model_of(model.strip()).split(".ft-")[0], overrides)
     if approach == "fine-tuned" and not model.startswith("ft:") and ".ft-" not in model:
         return fine_tuned_price(model, overrides)  # a model not trained yet: its future rates
     return price_for(model, overrides)
@@ -232,7 +264,7 @@ def estimate(
     costs: list[ApproachCost] = []
     notes: list[str] = []
     for req in requests:
-        price = _price(req.approach, req.model, overrides)
+        price = _price(req.approach, req.model, overrides, settings.terms)
         output = settings.output_tokens if settings.output_tokens is not None else req.output_tokens
         source = "your figure" if settings.output_tokens is not None else req.output_source
         cached = 0
@@ -246,8 +278,14 @@ def estimate(
         if price is None:
             notes.append(f'no price for {req.model}: add [prices."{req.model}"] to your config')
         one_off: float | None = 0.0
+        hosting = 0.0
         if req.approach == "fine-tuned":
             one_off = training.cost if training is not None else None
+            if settings.terms.hosting_per_month > 0 and settings.volume > 0:
+                hosting = settings.terms.hosting_per_month / settings.volume
+                per_request = None if per_request is None else per_request + hosting
+            if settings.terms.provider == "azure":
+                notes.append(settings.terms.describe())
         costs.append(
             ApproachCost(
                 approach=req.approach,
@@ -260,6 +298,7 @@ def estimate(
                 price=price,
                 per_request=per_request,
                 one_off=one_off,
+                hosting_per_request=hosting,
             )
         )
     if settings.caching and not any(c.cached_tokens for c in costs):
