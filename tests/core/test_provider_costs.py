@@ -91,3 +91,36 @@ def test_a_config_training_override_wins_on_azure():
         training_plan("gpt-4.1-nano-2025-04-14", TOKENS, epochs=1, terms=terms).rate_per_million
         == 1.5
     )
+
+
+def test_workbench_estimate_on_an_azure_profile(db_path, capsys):
+    """The CLI takes the active profile's terms: hosting shows in the fine-tuned arm."""
+    import json
+
+    from tests.store.test_evals_store import seed_scenario
+    from workbench.cli import main
+    from workbench.config import write_config
+    from workbench.store.db import open_db
+
+    db = open_db(db_path)
+    seed_scenario(db)
+    db.close()
+    write_config(
+        {
+            "active_profile": "az",
+            "profiles": {
+                "az": {
+                    "kind": "azure",
+                    "base_url": "https://r.openai.azure.com/openai/v1/",
+                    "training_type": "GlobalStandard",
+                }
+            },
+        }
+    )
+    argv = ["--db", str(db_path), "estimate", "--prompt", "router", "--volume", "1000", "--json"]
+    assert main(argv) == 0
+    est = json.loads(capsys.readouterr().out)["estimate"]
+    ft = next(a for a in est["approaches"] if a["approach"] == "fine-tuned")
+    assert ft["hosting_per_request"] == pytest.approx(1224.0 / 1000)
+    assert est["settings"]["terms"]["provider"] == "azure"
+    assert any("hosting $1.70/h" in n for n in est["notes"])

@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.estimate import DEFAULT_VOLUME, EstimateSettings
     from workbench.core.evaluate import verdict_markdown
     from workbench.core.pricing import check_overrides
+    from workbench.core.provider_pricing import terms_for
     from workbench.store import evals
     from workbench.store.db import open_db
 
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         output_tokens=args.output_tokens,
         caching=args.cache,
         batch=args.batch,
+        terms=terms_for(config.profile),  # Azure: base rates + hosting in the fine-tuned arm
     )
     db = open_db(db_path(args.db))
     try:

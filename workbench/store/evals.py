@@ -543,7 +543,9 @@ def estimate_from_store(
         requests.append(measure_messages(approach, model, messages, tok, output, source))
     plan: TrainingPlan | None = None
     if data.per_example:
-        plan = training_plan(setup.model, data.per_example, epochs=epochs, overrides=overrides)
+        plan = training_plan(
+            setup.model, data.per_example, epochs=epochs, overrides=overrides, terms=settings.terms
+        )
     est = estimate(requests, settings, plan, overrides)
     notes = list(est.notes)
     if not tok.exact:

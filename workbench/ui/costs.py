@@ -213,6 +213,7 @@ class CostsScreen(PaneScreen):
     # --- settings ----------------------------------------------------------------------------
 
     def _load_settings(self, prompt: str) -> None:
+        from workbench.core.provider_pricing import terms_for
         from workbench.store.evals import get_cost_settings
 
         saved = get_cost_settings(self.app.db, prompt)  # type: ignore[attr-defined]
@@ -221,6 +222,7 @@ class CostsScreen(PaneScreen):
             output_tokens=saved.get("output_tokens"),
             caching=bool(saved.get("caching", False)),
             batch=bool(saved.get("batch", False)),
+            terms=terms_for(self.app.config.profile),  # type: ignore[attr-defined]
         )
         self.dataset = saved.get("dataset")
         self._loading = True
