@@ -69,6 +69,7 @@ def test_named_prompts_rename_carries_runs_and_selection(db):
     assert list_runs(db, prompt="alpha")[0].prompt_name == "alpha"
     assert get_selection(db, "alpha").ids == (4, 5)
     assert store.latest_version(db, "a") is None
+    assert store.most_recent_prompt(db) == "alpha"
 
 
 def test_versions_survive_reopening(db_path):

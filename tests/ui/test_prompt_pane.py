@@ -295,6 +295,15 @@ async def test_named_prompts_switch_sets_the_active_prompt(db_path):
         assert app.active_prompt == "default"
         assert screen.query_one("#system").text == "first"
 
+        screen.action_rename_prompt()
+        await pilot.pause()
+        app.screen.query_one("#dialog-input").value = "mail router"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.active_prompt == "mail router" == screen.prompt_name
+        assert latest_version(app.db, "mail router").system == "first"
+        assert latest_version(app.db, "default") is None
+
         await pilot.press("ctrl+t")  # next tab
         await pilot.pause()
         assert screen.query_one("#prompt-tabs").active == "pt-variables"
@@ -533,3 +542,18 @@ async def test_opening_and_closing_the_pane_changes_nothing(db_path):
     assert len(versions) == 1 and versions[0].params == DEFAULT_PARAMS
     assert versions[0].created_at == versions[0].updated_at  # never rewritten
     db.close()
+
+
+async def test_a_restart_opens_the_prompt_edited_last(db_path):
+    db = open_db(db_path)
+    from workbench.store.prompts import create_prompt, save_draft
+
+    create_prompt(db, "older", system="old")
+    create_prompt(db, "newer", system="new")
+    save_draft(db, "older", system="edited last")
+    db.close()
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)):
+        await app.workers.wait_for_complete()
+        assert app.active_prompt == "older" == app.screen.prompt_name
+        assert app.screen.query_one("#system").text == "edited last"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
-from workbench.store.examples import now
 from workbench.store.migrations import migration
 
 DEFAULT_PROMPT = "default"
@@ -22,6 +22,11 @@ DEFAULT_PROMPT = "default"
 CONTENT_FIELDS = ("system", "template", "ft_system", "ft_model", "model", "params", "variables")
 # What makes a new version when a run is recorded: variable values are inputs, not the prompt.
 PROMPT_FIELDS = ("system", "template", "ft_system", "ft_model", "model", "params")
+
+
+def now() -> str:
+    """Microsecond timestamps: "edited last" must order edits made within one millisecond."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @migration
@@ -128,6 +133,14 @@ def list_prompts(db: sqlite_utils.Database) -> list[Prompt]:
            from prompts p order by p.name"""
     )
     return [Prompt(**{f.name: r[f.name] for f in fields(Prompt)}) for r in rows]
+
+
+def most_recent_prompt(db: sqlite_utils.Database) -> str | None:
+    """The name of the prompt edited last (where the user left off), if there is any."""
+    row = db.execute(
+        "select name from prompts order by updated_at desc, id desc limit 1"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def create_prompt(

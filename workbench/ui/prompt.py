@@ -96,7 +96,13 @@ class PromptScreen(PaneScreen):
                 yield VersionsView(id="versions")
 
     def on_mount(self) -> None:
-        self.load(self.app.active_prompt)  # type: ignore[attr-defined]
+        app: Any = self.app
+        name = app.active_prompt
+        if name == store.DEFAULT_PROMPT:
+            # a fresh start: open the prompt the user edited last rather than "default"
+            name = store.most_recent_prompt(app.db) or name
+        self.load(name)
+        app.active_prompt = name
         self.watch(self.app, "active_prompt", self._active_prompt_changed, init=False)
         self.fetch_models()
 
