@@ -47,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
         print("  deployments:")
         for model, name in report.deployments.items():
             print(f"      {model} -> {name}")
+    for note in report.notes:
+        print(f"  ! {note}")
     print("all good" if report.ok else "problems found (see ERR lines)")
     return 0 if report.ok else 1

@@ -20,7 +20,6 @@ toggle uses the Batch tier's rates. Plain Python: callers pass messages and toke
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from workbench.core.pricing import (
     request_cost,
     training_price_per_million,
 )
-from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms, azure_training_per_million
+from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms, training_rate
 
 if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
@@ -126,19 +125,9 @@ def training_plan(
 
 
 def _training_rate(model: str, overrides: dict | None, terms: ProviderTerms) -> float | None:
-    """The provider's training rate; a config override of `training` wins on any provider."""
     if terms.provider != "azure":
         return training_price_per_million(model, overrides)
-    from workbench.core.tokens import base_model_of
-
-    base = base_model_of(model.strip()).split(".ft-")[0]
-    family = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
-    wanted = {str(k).lower(): v for k, v in (overrides or {}).items()}
-    for key in (base.lower(), family.lower()):
-        table = wanted.get(key)
-        if isinstance(table, dict) and table.get("training") is not None:
-            return float(table["training"])
-    return azure_training_per_million(family, terms.tier)
+    return training_rate(model, terms, overrides)
 
 
 @dataclass(frozen=True)

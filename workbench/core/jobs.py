@@ -589,15 +589,24 @@ class BaseModel:
 
     id: str
     shutdown_date: str | None = None
+    provider: str = "openai"  # azure: its own training dates (core/model_lifecycle.py)
 
     def unavailable_reason(self, today: date) -> str | None:
         """Why this model cannot be picked today, or None."""
+        if self.provider == "azure":
+            from workbench.core.model_lifecycle import azure_training_unavailable
+
+            return azure_training_unavailable(self.id, today)
         shutdown = parse_date(self.shutdown_date)
         if shutdown is not None and shutdown <= today:
             return f"{self.id} was shut down on {shutdown.isoformat()}"
         return None
 
     def describe(self, today: date) -> str:
+        if self.provider == "azure":
+            from workbench.core.model_lifecycle import azure_describe
+
+            return azure_describe(self.id, today)
         shutdown = parse_date(self.shutdown_date)
         if shutdown is None:
             return self.id
@@ -606,9 +615,21 @@ class BaseModel:
         return f"{self.id} (shuts down {shutdown.isoformat()}, in {(shutdown - today).days} days)"
 
 
-def fine_tunable_models(listed: list[dict[str, Any]] | None) -> list[BaseModel]:
+def fine_tunable_models(
+    listed: list[dict[str, Any]] | None, provider: str = "openai"
+) -> list[BaseModel]:
     """Base models a job can use: from the provider's /v1/models where it says (ids we know to be
-    fine-tunable, or any flagged `fine_tunable`), else the known list."""
+    fine-tunable, or any flagged `fine_tunable`), else the known list. Azure: its own model list
+    and training dates (core/model_lifecycle.py)."""
+    if provider == "azure":
+        from workbench.core.model_lifecycle import AZURE
+
+        ids = set(AZURE)
+        if listed:
+            listed_ids = {str(m.get("id") or "") for m in listed}
+            ids = (ids & listed_ids) or ids
+            ids |= {str(m.get("id")) for m in listed if m.get("fine_tunable") is True}
+        return [BaseModel(i, None, "azure") for i in sorted(ids)]
     if listed:
         models = []
         for m in listed:

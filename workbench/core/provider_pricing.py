@@ -14,6 +14,7 @@ Plain Python, no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,21 @@ def azure_training_per_million(family: str, tier: str | None = None) -> float | 
     if (tier or "").lower().startswith("developer"):
         return rate * AZURE_DEVELOPER_FACTOR
     return rate
+
+
+def training_rate(model: str, terms: ProviderTerms, overrides: dict | None = None) -> float | None:
+    """USD per 1M training tokens on the provider; a config override of `training` wins."""
+    if terms.provider != "azure":
+        from workbench.core.pricing import training_price_per_million
+
+        return training_price_per_million(model, overrides)
+    from workbench.core.tokens import base_model_of
+
+    base = base_model_of(model.strip()).split(".ft-")[0]
+    family = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
+    wanted = {str(k).lower(): v for k, v in (overrides or {}).items()}
+    for key in (base.lower(), family.lower()):
+        table = wanted.get(key)
+        if isinstance(table, dict) and table.get("training") is not None:
+            return float(table["training"])
+    return azure_training_per_million(family, terms.tier)

@@ -33,6 +33,7 @@ class DoctorReport:
     checks: list[Check] = field(default_factory=list)
     fine_tunable_models: list[dict[str, Any]] = field(default_factory=list)
     deployments: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings that are not failures
 
     @property
     def ok(self) -> bool:
@@ -63,19 +64,31 @@ def check_profile(
 
     today = today or date.today()
     caps = capabilities_for(profile)
+    from workbench.providers import azure
+
+    is_azure = profile.kind == "azure"
+    key_source = azure.key_source(profile) if is_azure else profile.api_key_source()
     report = DoctorReport(
         profile=profile.name,
         kind=profile.kind,
         base_url=profile.base_url,
-        key_source=profile.api_key_source(),
-        deployments=dict(profile.extra.get("deployments") or {}),
+        key_source=key_source,
+        deployments=azure.deployments(profile) if is_azure else {},
     )
     try:
         client = make_client(profile, timeout=PROBE_TIMEOUT_SECONDS, max_retries=0)
     except MissingAPIKey as exc:
         report.checks.append(Check("api key", False, str(exc)))
         return report
-    report.checks.append(Check("api key", True, f"from {profile.api_key_source()}"))
+    if is_azure and profile.extra.get("token_command"):
+        try:
+            azure.TokenCommand(str(profile.extra["token_command"]))()
+        except azure.TokenCommandFailed as exc:
+            report.checks.append(Check("token command", False, str(exc)))
+            return report
+        report.checks.append(Check("token command", True, "gave an Entra ID token"))
+    else:
+        report.checks.append(Check("api key", True, f"from {key_source}"))
 
     # reachability and the key both show on the first call
     try:
@@ -132,8 +145,11 @@ def check_profile(
             Check(LABELS["chat"], None, "not probed (spends tokens); use --probe-chat")
         )
 
+    if is_azure:
+        _azure_checks(report, profile, caps.has("fine_tuning"), models, client, probe_chat)
+
     if caps.has("fine_tuning"):
-        for model in fine_tunable_models(models or None):
+        for model in fine_tunable_models(models or None, profile.kind):
             report.fine_tunable_models.append(
                 {
                     "id": model.id,
@@ -143,3 +159,61 @@ def check_profile(
                 }
             )
     return report
+
+
+def _azure_checks(
+    report: DoctorReport,
+    profile: Profile,
+    fine_tuning: bool,
+    models: list[dict[str, Any]],
+    client: Any,
+    probe_chat: bool,
+) -> None:
+    """trainingType set, deployments known (and answering, with --probe-chat), tier warnings."""
+    from workbench.providers import azure
+
+    if fine_tuning:
+        chosen = azure.training_type(profile)
+        if chosen:
+            report.checks.append(Check("trainingType", True, f"{chosen} (sent with each job)"))
+        else:
+            report.checks.append(
+                Check(
+                    "trainingType",
+                    False,
+                    f'not set: add training_type = "GlobalStandard" (or Standard, Developer) to '
+                    f'profile {profile.name!r}; without it Azure refuses jobs with "The specified '
+                    'base model does not support fine-tuning."',
+                )
+            )
+    listed = {m.get("id") for m in models}
+    mapped = azure.deployments(profile)
+    if not mapped:
+        report.checks.append(
+            Check(
+                "deployments",
+                None,
+                "none mapped: a fine-tuned model answers only once deployed and added to the "
+                'profile as deployments = { "<model>" = "<deployment name>" }',
+            )
+        )
+    for model, name in mapped.items():
+        label = f"deployment {name}"
+        if probe_chat:
+            try:
+                client.chat.completions.create(
+                    model=model,
+                    messages=[{"role": "user", "content": "ping"}],
+                    max_completion_tokens=1,
+                )
+            except Exception as exc:
+                report.checks.append(Check(label, False, explain_error(exc, profile).message))
+            else:
+                report.checks.append(Check(label, True, f"answers for {model}"))
+        elif models and model not in listed:
+            report.checks.append(
+                Check(label, None, f"{model} is not in the resource's model list (not probed)")
+            )
+        else:
+            report.checks.append(Check(label, None, f"{model} (not probed; use --probe-chat)"))
+    report.notes.extend(azure.tier_warnings(profile))

@@ -149,6 +149,8 @@ class CreateJobModal(ModalScreen[str | None]):
         return self.models[0].id
 
     def on_mount(self) -> None:
+        if self.app.config.profile.kind == "azure":  # Azure's list and dates until it answers
+            self._set_models(cj.fine_tunable_models(None, "azure"))
         self._dataset_changed()
         self.load_models()
 
@@ -301,7 +303,7 @@ class CreateJobModal(ModalScreen[str | None]):
             client.close()
         except Exception:  # noqa: BLE001 - the known list stays; nothing to report
             return
-        models = cj.fine_tunable_models(listed)
+        models = cj.fine_tunable_models(listed, self.app.config.profile.kind)
         self.app.call_from_thread(self._set_models, models)
 
     def _set_models(self, models: list[cj.BaseModel]) -> None:
@@ -322,7 +324,9 @@ class CreateJobModal(ModalScreen[str | None]):
             result = self.preflight_result
             paths: tuple[Any, Any] | None = None
             if result is None or result.key != key or launch:
-                result, paths = build_preflight(db, request, dataset_id, key)
+                result, paths = build_preflight(
+                    db, request, dataset_id, key, self.app.config.profile
+                )
                 self.app.call_from_thread(self._show_preflight, result)
             if not launch:
                 return
@@ -358,7 +362,7 @@ class LaunchError(Exception):
     """A launch step failed; the message is already in plain words."""
 
 
-def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple):
+def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, profile=None):
     """Export the dataset (a version per content), validate it for the model, and describe the
     cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
     from workbench.core.dataset import validate_file
@@ -398,7 +402,13 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple):
         text.append(
             f"  (auto picks {report.epochs} epochs for {report.examples} examples)", style="dim"
         )
-    price = training_price_per_million(request.model)
+    kind = getattr(profile, "kind", "openai")
+    if kind == "azure":  # Azure's own training table and tier (core/provider_pricing.py)
+        from workbench.core.provider_pricing import terms_for, training_rate
+
+        price = training_rate(request.model, terms_for(profile))
+    else:
+        price = training_price_per_million(request.model)
     cost = tokens * price / 1_000_000 if price is not None else None
     if cost is not None:
         text.append(f"\nestimated cost: ${cost:,.2f} (${price:g} per 1M training tokens)")
@@ -408,9 +418,23 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple):
         f"\nestimated time: roughly {cj.format_duration(cj.estimate_duration_seconds(tokens))}"
         " (queueing varies)"
     )
-    model = cj.BaseModel(request.model, cj.KNOWN_FINE_TUNABLE.get(request.model))
+    model = cj.BaseModel(
+        request.model,
+        cj.KNOWN_FINE_TUNABLE.get(request.model),
+        "azure" if kind == "azure" else "openai",
+    )
     text.append(f"\nbase model: {model.describe(today())}")
-    text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
+    if kind == "azure":
+        from workbench.core.model_lifecycle import EXISTING_CUSTOMERS_NOTE
+        from workbench.providers.azure import tier_warnings, training_type
+
+        chosen_tier = training_type(profile) or "not set (Azure may refuse the job)"
+        text.append(f"\nAzure trainingType: {chosen_tier}")
+        text.append(f"\n{EXISTING_CUSTOMERS_NOTE}", style="dim")
+        for warning in tier_warnings(profile):
+            text.append(f"\n{warning}", style="yellow")
+    else:
+        text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
     if not report.tokenizer_exact:
         text.append(f"\n{report.tokenizer_note}", style="dim")
     return Preflight(key, text, ok, tokens, cost), (train, valid)
