@@ -174,3 +174,25 @@ def test_generic_host_lifecycle_and_what_it_lacks(sim_factory, monkeypatch, tmp_
     assert done["status"] == "succeeded"
     reply = client.chat.completions.create(model=done["fine_tuned_model"], messages=question("gen"))
     assert reply.choices[0].message.content == "8"
+
+
+def test_watching_on_a_host_without_checkpoints(sim_factory, monkeypatch, tmp_path):
+    """The Jobs code's poll (which asks for checkpoints) keeps going on a 404."""
+    server = sim_factory(flavor="openai-compatible")
+    monkeypatch.setenv("GENERIC_KEY", server.api_key)
+    profile = Profile(
+        name="gen", kind="openai-compatible", base_url=server.base_url, api_key_env="GENERIC_KEY"
+    )
+    client = make_client(profile, timeout=30)
+    file_id = upload_file(client, write_jsonl(tmp_path / "w.jsonl", sft_lines(10, "gw"))).id
+    job = ft.create_job(client, {"model": MODEL, "training_file": file_id, "method": METHOD})
+    previous = None
+
+    def poll():
+        nonlocal previous
+        snap = ft.poll_job(client, job["id"], previous_status=previous)
+        previous = snap.job["status"]
+        return snap if previous in ("succeeded", "failed") else None
+
+    snap = wait_for(poll, timeout=60)
+    assert snap.job["status"] == "succeeded" and snap.checkpoints is None

@@ -141,7 +141,11 @@ def poll_job(
     snapshot = JobSnapshot(job=job, events=events)
     status = str(job.get("status") or "")
     if wants_checkpoints(status, previous_status, events, checkpoints_stored):
-        snapshot.checkpoints = checkpoints(client, job_id)
+        try:
+            snapshot.checkpoints = checkpoints(client, job_id)
+        except Exception as exc:  # a host without checkpoints (404) must not stop the watch
+            if getattr(exc, "status_code", None) != 404:
+                raise
     if is_terminal(status) and not results_stored and job.get("result_files"):
         try:
             snapshot.results_csv = results_csv(client, job["result_files"][0])

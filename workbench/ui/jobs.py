@@ -96,6 +96,20 @@ class JobsScreen(PaneScreen):
     def db(self):
         return self.app.db  # type: ignore[attr-defined]
 
+    def _off_reason(self, capability: str) -> str | None:
+        """Why the active profile cannot do this (providers/capabilities.py), or None."""
+        from workbench.providers.capabilities import capabilities_for
+
+        profile = self.app.config.profile  # type: ignore[attr-defined]
+        caps = capabilities_for(profile)
+        return None if caps.has(capability) else caps.why_not(capability, profile.name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause/resume show dimmed (and do nothing) where the provider has no such call."""
+        if action == "job_action" and parameters and parameters[0] in ("pause", "resume"):
+            return None if self._off_reason("pause_resume") else True
+        return True
+
     def on_mount(self) -> None:
         # from SQLite first, before any network: the whole story at once
         self.redraw(all_rows=True)
@@ -113,12 +127,15 @@ class JobsScreen(PaneScreen):
         yield SystemCommand(
             "Cancel the selected job", "Stop it for good", lambda: self.action_job_action("cancel")
         )
+        off = self._off_reason("pause_resume")
         yield SystemCommand(
-            "Pause the selected job", "Keep a snapshot", lambda: self.action_job_action("pause")
+            "Pause the selected job",
+            off or "Keep a snapshot",
+            lambda: self.action_job_action("pause"),
         )
         yield SystemCommand(
             "Resume the selected job",
-            "Continue a paused job",
+            off or "Continue a paused job",
             lambda: self.action_job_action("resume"),
         )
         yield SystemCommand(
@@ -424,6 +441,10 @@ class JobsScreen(PaneScreen):
     def action_job_action(self, action: str) -> None:
         from workbench.ui.jobs_confirm import ConfirmModal
 
+        off = self._off_reason("pause_resume") if action in ("pause", "resume") else None
+        if off:
+            self.notify(off, severity="warning", markup=False)
+            return
         detail = self.load_detail(self.selected) if self.selected else None
         if detail is None:
             self.notify("no job selected", severity="warning")

@@ -95,7 +95,7 @@ class CreateJobModal(ModalScreen[str | None]):
                 with Horizontal(classes="create-row"):
                     yield Label("method", classes="create-label")
                     yield Select(
-                        [("supervised", "supervised"), ("DPO (preferences)", "dpo")],
+                        [("supervised", "supervised"), (self._dpo_label(), "dpo")],
                         value="supervised",
                         allow_blank=False,
                         id="create-method",
@@ -139,6 +139,17 @@ class CreateJobModal(ModalScreen[str | None]):
                 )
                 yield Button("Close (esc)", id="create-close", compact=True)
 
+    def _dpo_off(self) -> str | None:
+        """Why this provider cannot run DPO (capabilities), or None."""
+        from workbench.providers.capabilities import capabilities_for
+
+        profile = self.app.config.profile
+        caps = capabilities_for(profile)
+        return None if caps.has("dpo") else caps.why_not("dpo", profile.name)
+
+    def _dpo_label(self) -> str:
+        return "DPO (off for this provider)" if self._dpo_off() else "DPO (preferences)"
+
     def _model_options(self) -> list[tuple[str, str]]:
         return [(Text(m.describe(today())), m.id) for m in self.models]
 
@@ -176,6 +187,8 @@ class CreateJobModal(ModalScreen[str | None]):
         except ValueError:
             raise ValueError(f"seed: {seed_text!r} is not a whole number") from None
         model = self.query_one("#create-model", Select).value
+        if self.query_one("#create-method", Select).value == "dpo" and self._dpo_off():
+            raise ValueError(f"method: {self._dpo_off()}")
         request = cj.JobRequest(
             dataset_name=dataset[0],
             model=str(model) if model is not Select.NULL else "",

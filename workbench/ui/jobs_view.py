@@ -95,6 +95,21 @@ def _timeline(detail: JobDetail) -> Text:
     return text
 
 
+def _checkpoints_off(app) -> Text | None:
+    """The checkpoints section on a provider without them: why it is empty."""
+    from workbench.providers.capabilities import capabilities_for
+
+    profile = getattr(getattr(app, "config", None), "profile", None)
+    if profile is None:
+        return None
+    caps = capabilities_for(profile)
+    if caps.has("checkpoints"):
+        return None
+    text = Text("checkpoints", style="bold")
+    text.append(f"\n  {caps.why_not('checkpoints', profile.name)}", style="dim")
+    return text
+
+
 def _checkpoints(detail: JobDetail) -> Text:
     text = Text("checkpoints", style="bold")
     if not detail.checkpoints:
@@ -191,7 +206,9 @@ class JobView(VerticalScroll):
         )
         if chart:
             self.query_one("#job-chart").show(detail.points, self.accuracy)  # type: ignore[attr-defined]
-        self.query_one("#job-checkpoints", Static).update(_checkpoints(detail))
+        self.query_one("#job-checkpoints", Static).update(
+            _checkpoints_off(self.app) or _checkpoints(detail)
+        )
         self.query_one("#job-results", Static).update(_results(detail))
         self.query_one("#job-events", Static).update(_events(detail))
 

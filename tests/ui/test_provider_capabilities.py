@@ -1,0 +1,91 @@
+"""Panes switch off what the active provider cannot do and say why (Pilot, generic-host simulator)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.ui.test_jobs_pane import (
+    SIZE,
+    example,
+    fast_polling,  # noqa: F401 - autouse fixture
+    jobs_screen,
+    make_dataset,
+    stored,
+    upload_and_create,
+    wait_for,
+)
+from workbench.config import write_config
+from workbench.ui.jobs_create import CreateJobModal
+
+
+def use_generic(monkeypatch, server) -> None:
+    monkeypatch.setenv("GENERIC_KEY", server.api_key)
+    write_config(
+        {
+            "active_profile": "generic",
+            "profiles": {
+                "generic": {
+                    "kind": "openai-compatible",
+                    "base_url": server.base_url,
+                    "api_key_env": "GENERIC_KEY",
+                }
+            },
+        }
+    )
+
+
+async def test_generic_profile_shows_pause_disabled_with_the_reason(
+    sim_factory, monkeypatch, db_path
+):
+    from workbench.app import WorkbenchApp
+
+    server = sim_factory(flavor="openai-compatible", speed=20)
+    use_generic(monkeypatch, server)
+    job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
+    make_dataset(db_path, "prefs")
+    app = WorkbenchApp(db_path=db_path, start_pane="jobs")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = jobs_screen(app)
+        await wait_for(
+            pilot,
+            lambda: (job := stored(db_path, server.base_url, job_id)) and job.status == "running",
+            "the job to run",
+            600,
+        )
+        screen.selected = job_id
+        # the bindings are there but dimmed: pressing p opens no confirmation
+        assert screen.check_action("job_action", ("pause",)) is None
+        assert screen.check_action("job_action", ("resume",)) is None
+        assert screen.check_action("job_action", ("cancel",)) is True
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen is screen
+        # from the palette (or anywhere else) it says why instead of failing on a 404
+        notes: list[str] = []
+        monkeypatch.setattr(screen, "notify", lambda message, **kw: notes.append(message))
+        screen.action_job_action("pause")
+        assert app.screen is screen
+        assert notes and "pausing and resuming jobs is off" in notes[0]
+        assert "generic OpenAI-compatible hosts often lack it" in notes[0]
+        assert "capabilities = { pause_resume = true }" in notes[0]
+        palette = {c.title: c.help for c in screen.palette_commands()}
+        assert "is off" in palette["Pause the selected job"]
+        # the checkpoints section says why it stays empty
+        await wait_for(
+            pilot,
+            lambda: "job checkpoints is off" in str(screen.query_one("#job-checkpoints").render()),
+            "the checkpoints note",
+        )
+
+        # the create form labels DPO as off and refuses it with the reason
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        form = app.screen
+        form.query_one("#create-method").value = "dpo"
+        await pilot.pause()
+        try:
+            form.read_request()
+        except ValueError as exc:
+            assert "DPO (preference) fine-tuning is off" in str(exc)
+        else:
+            raise AssertionError("DPO was accepted on a generic host")
