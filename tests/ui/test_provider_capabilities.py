@@ -89,3 +89,34 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
             assert "DPO (preference) fine-tuning is off" in str(exc)
         else:
             raise AssertionError("DPO was accepted on a generic host")
+
+
+async def test_training_upload_off_when_the_profile_has_no_files(monkeypatch, db_path):
+    from workbench.app import WorkbenchApp
+
+    monkeypatch.setenv("GENERIC_KEY", "sk-x")
+    write_config(
+        {
+            "active_profile": "vllm",
+            "profiles": {
+                "vllm": {
+                    "kind": "openai-compatible",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "api_key_env": "GENERIC_KEY",
+                    "capabilities": {"files": False},
+                }
+            },
+        }
+    )
+    make_dataset(db_path, "support")
+    app = WorkbenchApp(db_path=db_path, start_pane="training")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.check_action("upload", ()) is None
+        notes: list[str] = []
+        monkeypatch.setattr(screen, "notify", lambda message, **kw: notes.append(message))
+        screen.action_upload()
+        assert notes and "file uploads is off for profile 'vllm'" in notes[0]
+        assert "the profile's capabilities setting turns it off" in notes[0]
+        assert app.screen is screen and not screen.workers

@@ -771,7 +771,25 @@ class TrainingScreen(PaneScreen):
 
     # --- upload -------------------------------------------------------------------------------
 
+    def _upload_off(self) -> str | None:
+        """Why the active provider takes no file uploads (providers/capabilities.py), or None."""
+        from workbench.providers.capabilities import capabilities_for
+
+        profile = self.app.config.profile  # type: ignore[attr-defined]
+        caps = capabilities_for(profile)
+        return None if caps.has("files") else caps.why_not("files", profile.name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Upload shows dimmed where the provider has no Files API."""
+        if action == "upload" and self._upload_off():
+            return None
+        return True
+
     def action_upload(self) -> None:
+        off = self._upload_off()
+        if off:
+            self.notify(off, severity="warning", markup=False)
+            return
         if self.dataset is None:
             self.notify("create or import a dataset first", severity="warning")
             return
