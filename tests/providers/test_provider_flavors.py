@@ -196,3 +196,31 @@ def test_watching_on_a_host_without_checkpoints(sim_factory, monkeypatch, tmp_pa
 
     snap = wait_for(poll, timeout=60)
     assert snap.job["status"] == "succeeded" and snap.checkpoints is None
+
+
+async def test_a_host_without_streaming_gets_one_whole_answer(sim, monkeypatch):
+    from workbench.providers.chat import Usage
+
+    monkeypatch.setenv("GENERIC_KEY", sim.api_key)
+    messages = [{"role": "user", "content": "Tell me about the weather in three sentences."}]
+
+    async def answer(capabilities):
+        profile = Profile(
+            name="gen",
+            kind="openai-compatible",
+            base_url=sim.base_url,
+            api_key_env="GENERIC_KEY",
+            extra={"capabilities": capabilities},
+        )
+        events = [
+            e
+            async for e in stream_chat(
+                make_chat_client(profile), model="gpt-4.1-mini", messages=messages, profile=profile
+            )
+        ]
+        return [e.text for e in events if isinstance(e, Delta)], events[-1]
+
+    streamed, _ = await answer({})
+    whole, usage = await answer({"streaming": False})
+    assert len(streamed) > 1 and whole == ["".join(streamed)]
+    assert isinstance(usage, Usage) and usage.output_tokens > 0

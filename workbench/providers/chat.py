@@ -125,7 +125,14 @@ async def stream_chat(
     params: Mapping[str, Any] | None = None,
     profile: Profile | None = None,
 ) -> AsyncIterator[Delta | Usage]:
-    """Yield the answer's text pieces, then its usage. Raises ChatFailed on any failure."""
+    """Yield the answer's text pieces, then its usage. Raises ChatFailed on any failure.
+    A profile whose host cannot stream (capabilities) gets the whole answer as one piece."""
+    from workbench.providers.capabilities import capabilities_for
+
+    if profile is not None and not capabilities_for(profile).has("streaming"):
+        async for event in _whole_answer(client, model, messages, params, profile):
+            yield event
+        return
     finish_reason: str | None = None
     usage_seen = False
     started = False  # a chunk arrived: a failure from here on is a dropped stream
@@ -168,6 +175,36 @@ async def stream_chat(
         if started and problem.kind in ("connection", "timeout"):
             problem = _dropped(problem.kind)
         raise ChatFailed(problem) from exc
+
+
+async def _whole_answer(
+    client: AsyncOpenAI,
+    model: str,
+    messages: list[dict[str, Any]],
+    params: Mapping[str, Any] | None,
+    profile: Profile,
+) -> AsyncIterator[Delta | Usage]:
+    """One non-streamed request, told as a single piece and its usage."""
+    try:
+        answer = await client.chat.completions.create(
+            model=model,
+            messages=messages,  # type: ignore[arg-type]
+            **request_params(params or {}, profile),
+        )
+    except Exception as exc:
+        raise ChatFailed(explain_error(exc, profile)) from exc
+    choice = answer.choices[0] if answer.choices else None
+    text = (choice.message.content if choice and choice.message else None) or ""
+    if text:
+        yield Delta(text)
+    usage = answer.usage
+    details = getattr(usage, "prompt_tokens_details", None) if usage else None
+    yield Usage(
+        (usage.prompt_tokens or 0) if usage else 0,
+        (usage.completion_tokens or 0) if usage else 0,
+        getattr(details, "cached_tokens", None) or 0,
+        choice.finish_reason if choice else None,
+    )
 
 
 def _dropped(cause: str = "connection") -> ProviderProblem:

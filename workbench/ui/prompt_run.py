@@ -110,8 +110,18 @@ class RunColumn(Vertical):
         self.query_one(".run-title", Static).update(self._title(request.model))
         self.query_one(".run-answer", Static).update(Text(""))
         self.query_one(".run-problem", Static).update(Text(""))
-        self.query_one(".run-stats", Static).update(Text("sending…", style="dim"))
+        self.query_one(".run-stats", Static).update(Text(self._sending_note(), style="dim"))
         self._stream(request)
+
+    def _sending_note(self) -> str:
+        """'sending…', plus why the answer will arrive whole on a host that cannot stream."""
+        from workbench.providers.capabilities import capabilities_for
+
+        profile = self.app.config.profile  # type: ignore[attr-defined]
+        caps = capabilities_for(profile)
+        if caps.has("streaming"):
+            return "sending…"
+        return f"sending… (the answer arrives whole: {caps.why_not('streaming', profile.name)})"
 
     def cancel(self) -> None:
         for worker in self.workers:
@@ -238,6 +248,12 @@ def _cost(app: Any, model: str, usage) -> float | None:
     except ImportError:
         return None
     overrides = getattr(app.config, "prices", None) or None
+    profile = getattr(app.config, "profile", None)
+    if getattr(profile, "kind", "openai") == "azure":
+        # Azure bills a fine-tune's tokens at its base model's rates (hosting is hourly, apart)
+        from workbench.core.tokens import base_model_of
+
+        model = base_model_of(model).split(".ft-")[0]
     try:
         return cost_usd(
             model, usage.input_tokens, usage.output_tokens, usage.cached_tokens, overrides=overrides

@@ -1,0 +1,103 @@
+"""Done-when for Azure: a fine-tune trained on the Azure-flavoured simulator answers in the Prompt
+pane once deployed and mapped in the profile; before that, the pane shows the `az` command."""
+
+from __future__ import annotations
+
+import json
+
+from tests.sim.conftest import wait_for_status
+from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q, type_into, wait_until
+from workbench.app import WorkbenchApp
+from workbench.config import load_config, write_config
+from workbench.ui.prompt import PromptScreen
+from workbench.ui.prompt_run import RunColumn
+
+
+def train(server) -> str:
+    client = server.client(base_url=server.azure_base_url)
+    rows = [(TRAINED_Q, TRAINED_A)] + [(f"Question {i} about shipping", f"A{i}") for i in range(9)]
+    data = "".join(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "system", "content": "Route."},
+                    {"role": "user", "content": q},
+                    {"role": "assistant", "content": a},
+                ]
+            }
+        )
+        + "\n"
+        for q, a in rows
+    ).encode()
+    file_id = client.files.create(file=("t.jsonl", data), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(
+        model=MODEL, training_file=file_id, extra_body={"trainingType": "GlobalStandard"}
+    )
+    done = wait_for_status(client, job.id)
+    assert done.status == "succeeded"
+    return done.fine_tuned_model
+
+
+def configure(server, monkeypatch, **extra) -> None:
+    monkeypatch.setenv("AZ_KEY", server.api_key)
+    profile = {
+        "kind": "azure",
+        "base_url": server.azure_base_url,
+        "api_key_env": "AZ_KEY",
+        "default_model": MODEL,
+        "training_type": "GlobalStandard",
+        "resource_group": "rg-demo",
+        "resource": "demo",
+        **extra,
+    }
+    write_config({"active_profile": "az", "profiles": {"az": profile}})
+
+
+async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
+    app = WorkbenchApp(config=load_config(), db_path=db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        assert isinstance(screen, PromptScreen)
+        await type_into(pilot, screen.query_one("#template"), "{{question}}")
+        await pilot.pause(0.1)
+        screen.action_show_tab("pt-variables")
+        await pilot.pause()
+        from workbench.ui.prompt_variables import VariableArea
+
+        await type_into(pilot, screen.query_one(VariableArea), TRAINED_Q)
+        app.pending_fine_tuned_model = ft_model
+        await app.switch_mode("history")
+        await app.switch_mode("prompt")
+        await pilot.pause()
+        await type_into(pilot, screen.query_one("#ft_system"), "Route.")
+        await pilot.pause(0.5)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await wait_until(pilot, lambda: all(not c.running for c in screen.query(RunColumn)))
+        column = next(c for c in screen.query(RunColumn) if c.approach == "fine-tuned")
+        column.problem_text = str(column.query_one(".run-problem").render())
+        return column
+
+
+async def test_a_deployed_azure_fine_tune_answers_in_the_prompt_pane(
+    sim_factory, monkeypatch, db_path
+):
+    server = sim_factory(flavor="azure")
+    ft_model = train(server)
+    assert ".ft-" in ft_model
+
+    configure(server, monkeypatch)  # not deployed yet
+    column = await run_fine_tuned(db_path, ft_model)
+    assert column.status == "error"
+    assert "is not deployed" in column.problem_text
+    assert "az cognitiveservices account deployment create -g rg-demo -n demo" in " ".join(
+        column.problem_text.split()
+    )
+
+    server.deploy("route-ft", ft_model)
+    configure(server, monkeypatch, deployments={ft_model: "route-ft"})
+    column = await run_fine_tuned(db_path, ft_model)
+    assert column.status == "ok", column.problem_text
+    assert column.answer == TRAINED_A
