@@ -101,3 +101,44 @@ async def test_a_deployed_azure_fine_tune_answers_in_the_prompt_pane(
     column = await run_fine_tuned(db_path, ft_model)
     assert column.status == "ok", column.problem_text
     assert column.answer == TRAINED_A
+
+
+async def test_the_jobs_pane_shows_the_deploy_command(sim_factory, monkeypatch, db_path, tmp_path):
+    from tests.ui.test_jobs_pane import fast_polling, jobs_screen, stored, wait_for  # noqa: F401
+
+    monkeypatch.setattr("workbench.ui.jobs.JobsScreen.POLL_MINIMUM", 0.05)
+    server = sim_factory(flavor="azure")
+    ft_model = train(server)
+    configure(server, monkeypatch, deployment_sku="Developer")
+    app = WorkbenchApp(db_path=db_path, start_pane="jobs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = jobs_screen(app)
+        job_id = None
+
+        def found():
+            nonlocal job_id
+            for job in screen._stored_jobs():
+                if job.fine_tuned_model == ft_model:
+                    job_id = job.id
+                    return True
+            return False
+
+        await wait_for(pilot, found, "the Azure job in the list", 600)
+        screen.selected = job_id
+        screen.redraw(all_rows=True)
+
+        def details() -> str:
+            return " ".join(str(screen.query_one("#job-summary").render()).split())
+
+        await wait_for(pilot, lambda: "not deployed" in details(), "the deploy hint")
+        assert "az cognitiveservices account deployment create -g rg-demo -n demo" in details()
+        assert "--sku-name Developer --sku-capacity 50" in details()
+        assert "deleted 24 hours after" in details()
+        copied: list[str] = []
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+        screen.action_copy_deploy()
+        assert copied and copied[0].startswith("az cognitiveservices") and ft_model in copied[0]
+        app.save_screenshot(str(tmp_path / "jobs_azure.svg"))
+        import shutil
+
+        shutil.copy(tmp_path / "jobs_azure.svg", "/tmp/i_jobs_azure.svg")

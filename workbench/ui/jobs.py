@@ -141,6 +141,12 @@ class JobsScreen(PaneScreen):
         yield SystemCommand(
             "Try the fine-tuned model", "Open it in the Prompt pane", self.action_try_model
         )
+        if self.app.config.profile.kind == "azure":  # type: ignore[attr-defined]
+            yield SystemCommand(
+                "Copy the Azure deploy command",
+                "az cognitiveservices account deployment create ... for the selected job's model",
+                self.action_copy_deploy,
+            )
         yield SystemCommand("Toggle loss / accuracy chart", "", self.action_toggle_accuracy)
         yield SystemCommand(
             "Save the job's results CSV",
@@ -531,6 +537,19 @@ class JobsScreen(PaneScreen):
             self.notify(f"could not write {target}: {exc}", severity="error", markup=False)
             return
         self.notify(f"saved {target}", markup=False)
+
+    def action_copy_deploy(self) -> None:
+        """Azure: the `az` command that deploys the selected job's model, to the clipboard."""
+        from workbench.providers import azure
+
+        detail = self.load_detail(self.selected) if self.selected else None
+        model = detail.job.fine_tuned_model if detail else None
+        if not model:
+            self.notify("the selected job has no fine-tuned model yet", severity="warning")
+            return
+        command = azure.deploy_command(self.app.config.profile, model)  # type: ignore[attr-defined]
+        self.app.copy_to_clipboard(command)
+        self.notify(f"copied: {command}", markup=False, timeout=10)
 
     def action_try_model(self) -> None:
         detail = self.load_detail(self.selected) if self.selected else None

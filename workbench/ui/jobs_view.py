@@ -95,6 +95,29 @@ def _timeline(detail: JobDetail) -> Text:
     return text
 
 
+def _azure_deploy(app, detail: JobDetail) -> Text | None:
+    """On Azure a fine-tune answers only once deployed: say whether it is, and how to deploy it."""
+    profile = getattr(getattr(app, "config", None), "profile", None)
+    model = detail.job.fine_tuned_model
+    if profile is None or profile.kind != "azure" or not model:
+        return None
+    from workbench.providers import azure
+
+    text = Text()
+    name = azure.deployments(profile).get(model)
+    if name:
+        text.append(f"\ndeployed as {name}: the Prompt pane calls it", style="green")
+    else:
+        name = azure.suggested_deployment_name(model)
+        text.append("\nnot deployed: Azure answers only through a deployment. Run ", style="yellow")
+        text.append("(palette: Copy the Azure deploy command)", style="dim")
+        text.append(f"\n  {azure.deploy_command(profile, model, name)}")
+        text.append(f'\nthen add  deployments = {{ "{model}" = "{name}" }}  to the profile')
+    for warning in azure.tier_warnings(profile):
+        text.append(f"\n{warning}", style="dim")
+    return text
+
+
 def _checkpoints_off(app) -> Text | None:
     """The checkpoints section on a provider without them: why it is empty."""
     from workbench.providers.capabilities import capabilities_for
@@ -190,7 +213,11 @@ class JobView(VerticalScroll):
                 self.query_one(name, Static).update("")
             return
         now = time.time()
-        self.query_one("#job-summary", Static).update(_header(detail))
+        header = _header(detail)
+        deploy = _azure_deploy(self.app, detail)
+        if deploy is not None:  # on Azure, what it takes to call the model comes first
+            header.append_text(deploy)
+        self.query_one("#job-summary", Static).update(header)
         self.query_one("#job-details", Static).update(_details(detail, now))
         self.query_one("#job-timeline", Static).update(_timeline(detail))
         prog = cj.progress(detail.job, detail.points, now)
