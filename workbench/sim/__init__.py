@@ -10,6 +10,12 @@ on a persisted clock), batches.py (the Batch API on the same clock), replies.py 
 catalog.py (base models and shutdown dates), state.py (the SQLite state file), validation.py (job
 files through workbench.core.dataset.validate_file), openai_errors.py (OpenAI's error bodies).
 
+Flavours (`--flavor`): `openai` (default); `azure` serves `/openai/v1/` too and imitates Azure
+OpenAI's documented differences (file import delay, required `trainingType`, `pending`, `.ft-` model
+ids, 404 DeploymentNotFound until `PUT /_sim/deployments/{name}` {"model": ...} deploys a model; see
+azure.py); `openai-compatible` is a generic OpenAI-wire host without pause/resume, checkpoints, DPO
+or batch (404 / 400 in OpenAI's error shape).
+
 Time: `--speed N` runs N simulated seconds per real second; a 10-example job (10 auto epochs,
 100 steps) takes ~1,260 simulated seconds. Every job's clock is persisted, so a restarted simulator
 continues each job from where it was when it stopped.
