@@ -79,7 +79,19 @@ def _banner(
         f"  API key    {'only ' + api_key if api_key else 'any non-empty key'}\n"
         f"Point the app at it:\n"
         f"  OPENAI_BASE_URL={base_url} OPENAI_API_KEY={key} workbench\n"
-        "Ctrl-C stops it; jobs resume where they were on the next start with the same state file."
+        + (
+            "or as an Azure profile in the config file (deploy a fine-tune with\n"
+            f'  curl -X PUT -d \'{{"model": "MODEL"}}\' {base_url.rsplit("/openai", 1)[0]}'
+            "/_sim/deployments/NAME):\n"
+            "  [profiles.azure-sim]\n"
+            '  kind = "azure"\n'
+            f'  base_url = "{base_url}/"\n'
+            '  training_type = "GlobalStandard"\n'
+            '  api_key_env = "OPENAI_API_KEY"\n'
+            if flavor == "azure"
+            else ""
+        )
+        + "Ctrl-C stops it; jobs resume where they were on the next start with the same state file."
     )
 
 
