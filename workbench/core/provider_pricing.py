@@ -66,6 +66,12 @@ class ProviderTerms:
         return self.provider == "azure"
 
     def describe(self) -> str:
+        """One line for the Costs pane; Azure's figures say how old they are."""
+        if self.provider != "azure":
+            return "fine-tuned tokens at the fine-tuned rate; no hosting fee"
+        return self._azure_terms() + f" (Azure prices as of {AZURE_PRICES_AS_OF})"
+
+    def _azure_terms(self) -> str:
         if self.provider != "azure":
             return "fine-tuned tokens at the fine-tuned rate; no hosting fee"
         if self.hosting_per_hour <= 0:
