@@ -61,8 +61,14 @@ class WorkbenchApp(App[int]):
     active_prompt: reactive[str] = reactive("default")
     BINDINGS = [
         *(
+            # priority: the F-keys switch panes even from an editor (TextArea binds f6 itself)
             Binding(
-                f"{key},alt+{i}", f"switch_mode('{mode}')", label, show=False, id=f"pane-{mode}"
+                f"{key},alt+{i}",
+                f"switch_mode('{mode}')",
+                label,
+                show=False,
+                priority=True,
+                id=f"pane-{mode}",
             )
             for i, (mode, label, key) in enumerate(PANES, start=1)
         ),

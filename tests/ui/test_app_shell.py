@@ -106,3 +106,28 @@ async def test_the_database_is_created_on_start(db_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
     assert db_path.exists()
+
+
+async def test_status_line_keeps_key_and_tokenizer_visible_at_80_columns(db_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://my-resource.openai.azure.com/openai/v1/")
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        visible = app.screen.query_one(StatusLine).render().plain[:80]
+        assert "key✓" in visible and "o200k_base" in visible
+        assert "sk-secret-value" not in visible
+
+
+async def test_f_keys_switch_panes_even_from_an_editor(db_path):
+    from textual.widgets import TextArea
+
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query(TextArea).first().focus()
+        await pilot.pause()
+        await pilot.press("f6")
+        await pilot.pause()
+        assert app.current_mode == "history"

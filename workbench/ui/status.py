@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
 
 @dataclass(frozen=True)
@@ -19,26 +20,38 @@ class StatusInfo:
     tokenizer_note: str = ""
     warning: str = ""
 
-    def render(self) -> Text:
+    def render(self, width: int = 200) -> Text:
+        """The full line, or a compact one when it would not fit: the key and tokenizer state
+        always stay visible, the URL is what gets cut."""
+        full = self._line(compact=False)
+        return full if full.cell_len <= width else self._line(compact=True)
+
+    def _line(self, compact: bool) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" profile ", style="dim")
+        text.append(" " if compact else " profile ", style="dim")
         text.append(self.profile, style="bold")
-        text.append("  ")
-        text.append(self.base_url)
-        text.append("  key ", style="dim")
+        text.append("  key " if not compact else "  key", style="dim")
         if self.key_source == "missing":
-            text.append("missing", style="bold red")
+            text.append(" missing" if compact else "missing", style="bold red")
         else:
-            text.append(f"✓ {self.key_source}", style="green")
-        text.append("  tokens ", style="dim")
-        text.append(self.tokenizer, style="yellow" if self.tokenizer.startswith("≈") else "")
+            text.append("✓" if compact else f"✓ {self.key_source}", style="green")
+        text.append("  tokens " if not compact else "  tok ", style="dim")
+        tokenizer = self.tokenizer
+        if compact and tokenizer.startswith("≈"):
+            tokenizer = "≈ estimate"
+        text.append(tokenizer, style="yellow" if tokenizer.startswith("≈") else "")
         if self.warning:
-            text.append("  ⚠ " + self.warning, style="bold yellow")
+            text.append("  ⚠ " + ("config" if compact else self.warning), style="bold yellow")
+        text.append("  ")
+        url = self.base_url.split("://", 1)[-1] if compact else self.base_url
+        text.append(url)
         return text
 
 
-class StatusLine(Static):
+class StatusLine(Widget):
     """Shows the app's current StatusInfo; follows `app.status_signal`."""
+
+    info: reactive[StatusInfo | None] = reactive(None)
 
     def on_mount(self) -> None:
         app = self.app
@@ -46,5 +59,10 @@ class StatusLine(Static):
         app.status_signal.subscribe(self, self.show)  # type: ignore[attr-defined]
 
     def show(self, info: StatusInfo) -> None:
-        self.update(info.render())
+        self.info = info
         self.tooltip = info.tokenizer_note or None
+
+    def render(self) -> Text:
+        if self.info is None:
+            return Text()
+        return self.info.render(self.size.width or 200)
