@@ -5,8 +5,9 @@ Kept small on purpose: pane behaviour lives in `workbench/ui/<pane>.py`, domain 
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import work
@@ -18,14 +19,8 @@ from textual.signal import Signal
 
 from workbench.config import Config, load_config, save_setting
 from workbench.config import db_path as resolve_db_path
-from workbench.ui.costs import CostsScreen
-from workbench.ui.examples import ExamplesScreen
-from workbench.ui.history import HistoryScreen
-from workbench.ui.jobs import JobsScreen
 from workbench.ui.pane import PANES, PaneScreen
-from workbench.ui.prompt import PromptScreen
 from workbench.ui.status import StatusInfo
-from workbench.ui.training import TrainingScreen
 
 
 def styles_dir() -> Path:
@@ -42,19 +37,32 @@ def _stylesheets() -> list[Path]:
     return [root / "base.tcss", *sorted(p for p in root.glob("*.tcss") if p.name != "base.tcss")]
 
 
+_PANE_CLASSES = {
+    "prompt": "PromptScreen",
+    "examples": "ExamplesScreen",
+    "training": "TrainingScreen",
+    "jobs": "JobsScreen",
+    "costs": "CostsScreen",
+    "history": "HistoryScreen",
+}
+
+
+def _pane_factory(mode: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        module = importlib.import_module(f"workbench.ui.{mode}")
+        return getattr(module, _PANE_CLASSES[mode])()
+
+    make.__name__ = _PANE_CLASSES[mode]
+    return make
+
+
 class WorkbenchApp(App[int]):
     """The workbench TUI."""
 
     TITLE = "workbench"
     CSS_PATH = _stylesheets()
-    MODES = {
-        "prompt": PromptScreen,
-        "examples": ExamplesScreen,
-        "training": TrainingScreen,
-        "jobs": JobsScreen,
-        "costs": CostsScreen,
-        "history": HistoryScreen,
-    }
+    # Each pane's module is imported when the pane is first shown (start-up pays for one).
+    MODES = {mode: _pane_factory(mode) for mode, _label, _key in PANES}
     COMMAND_PALETTE_BINDING = "ctrl+p"
 
     # The prompt the Prompt and Examples panes work on (named prompts keep projects apart).
@@ -110,7 +118,8 @@ class WorkbenchApp(App[int]):
     def on_mount(self) -> None:
         self.db  # noqa: B018 - create and migrate the database before any pane reads it
         self.switch_mode(self.start_pane)
-        self.load_tokenizer()
+        # after the first paint: loading a BPE file holds the GIL for a few hundred ms
+        self.call_after_refresh(self.load_tokenizer)
         for warning in self.config.warnings:
             self.notify(warning, severity="warning", timeout=10)
 

@@ -169,6 +169,16 @@ def get_tokenizer(model_or_encoding: str, timeout: float = LOAD_TIMEOUT_SECONDS)
         return tok
 
 
+def loaded_tokenizer(model_or_encoding: str) -> Tokenizer | None:
+    """The tokenizer if it is already loaded, else None: never blocks (for the UI thread)."""
+    name = (
+        model_or_encoding
+        if model_or_encoding in (O200K, CL100K)
+        else encoding_name_for_model(model_or_encoding)
+    )
+    return _cache.get(name)
+
+
 def reset_cache() -> None:
     """Forget loaded tokenizers (tests switch TIKTOKEN_CACHE_DIR)."""
     with _lock:

@@ -44,7 +44,6 @@ from workbench.core.evaluate import (
     fmt_months,
     fmt_usd,
 )
-from workbench.ui.costs_chart import CostChart
 from workbench.ui.costs_eval import EvalPanel, short_model
 from workbench.ui.pane import PaneScreen
 
@@ -148,6 +147,8 @@ class CostsScreen(PaneScreen):
                     yield Static(id="cost-meta", markup=False)
                 yield DataTable(id="cost-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="cost-summary", markup=False)
+                from workbench.ui.costs_chart import CostChart  # plotext: only when shown
+
                 yield CostChart(id="cost-chart")
             with TabPane("Evaluate", id="ct-evaluate"):
                 yield EvalPanel(id="eval-panel")
@@ -423,6 +424,8 @@ class CostsScreen(PaneScreen):
         for note in est.notes:
             summary.append(f"\n⚠ {note}", style="yellow")
         self.query_one("#cost-summary", Static).update(summary)
+        from workbench.ui.costs_chart import CostChart
+
         self.query_one(CostChart).show(est)
 
     def _show_verdict(self, view: CostView) -> None:

@@ -104,7 +104,8 @@ class PromptScreen(PaneScreen):
         self.load(name)
         app.active_prompt = name
         self.watch(self.app, "active_prompt", self._active_prompt_changed, init=False)
-        self.fetch_models()
+        # after the first paint: listing models imports the SDK, which costs more than Textual
+        self.call_after_refresh(self.fetch_models)
 
     def on_screen_resume(self) -> None:
         app: Any = self.app
@@ -236,6 +237,24 @@ class PromptScreen(PaneScreen):
     @work(exclusive=True, group="models", exit_on_error=False, description="listing models")
     async def fetch_models(self) -> None:
         """Fill the model pickers from the provider; offline, the profile's default model stays."""
+        import asyncio
+        import importlib
+
+        profile = self.app.config.profile  # type: ignore[attr-defined]
+        if not (profile.api_key() or profile.extra.get("token_command")):
+            self.models = []  # the status line already says the key is missing
+        else:
+            # import the SDK off the event loop so the screen keeps drawing meanwhile
+            await asyncio.to_thread(importlib.import_module, "openai")
+            await self._list_models()
+        ft_model = self.content.get("ft_model", "")
+        if ft_model and ft_model not in self.models:
+            self.models.append(ft_model)
+        self.query_one(SettingsForm).set_models(
+            self._model_choices(), self.content.get("model", ""), ft_model
+        )
+
+    async def _list_models(self) -> None:
         from workbench.providers.chat import list_models, make_chat_client
         from workbench.providers.openai_api import MissingAPIKey
 
@@ -251,12 +270,6 @@ class PromptScreen(PaneScreen):
             self.models = []
             message = getattr(getattr(exc, "problem", None), "message", None) or str(exc)
             self.notify(f"model list unavailable: {message}", severity="warning", timeout=6)
-        ft_model = self.content.get("ft_model", "")
-        if ft_model and ft_model not in self.models:
-            self.models.append(ft_model)
-        self.query_one(SettingsForm).set_models(
-            self._model_choices(), self.content.get("model", ""), ft_model
-        )
 
     # --- preview -------------------------------------------------------------------------------
 
@@ -312,10 +325,27 @@ class PromptScreen(PaneScreen):
         return previews
 
     def refresh_preview(self) -> None:
+        from workbench.core.tokens import loaded_tokenizer
+
         if not self.prompt_name:
+            return
+        content = self.content
+        models = {content.get("model") or "", content.get("ft_model") or content.get("model") or ""}
+        cold = tuple(m for m in models if loaded_tokenizer(m) is None)
+        if cold:
+            # loading a BPE file takes a few hundred ms: never on the event loop
+            self._warm_tokenizers(cold)
             return
         self.previews = self.build_previews()
         self.query_one(PreviewView).show(self.previews)
+
+    @work(thread=True, group="tokenizers", description="loading the tokenizer")
+    def _warm_tokenizers(self, models: tuple[str, ...]) -> None:
+        from workbench.core.tokens import get_tokenizer
+
+        for model in models:
+            get_tokenizer(model)
+        self.app.call_from_thread(self.refresh_preview)
 
     # --- running -------------------------------------------------------------------------------
 
