@@ -48,6 +48,8 @@ NO_FT_MODEL = "no fine-tuned model chosen: pick one on the Model tab"
 
 class PromptScreen(PaneScreen):
     PANE = "prompt"
+    # typing right after start-up goes into the system prompt, not into the tab bar
+    AUTO_FOCUS = "#system"
 
     BINDINGS = [
         Binding("ctrl+r", "run", "Run", id="prompt-run", tooltip="Run the chosen approach(es)"),

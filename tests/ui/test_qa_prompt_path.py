@@ -1,0 +1,27 @@
+"""Found walking the prompt-engineering path as a new user (QA): each test failed before its fix."""
+
+from __future__ import annotations
+
+from workbench.app import WorkbenchApp
+from workbench.config import load_config
+from workbench.store.db import open_db
+from workbench.store.prompts import latest_version
+
+
+def make_app(db_path) -> WorkbenchApp:
+    return WorkbenchApp(config=load_config(), db_path=db_path)
+
+
+async def test_typing_right_after_start_lands_in_the_system_prompt(db_path):
+    """The first screen shows two empty editors; typing must not vanish into the tab bar."""
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"Route tickets.")
+        await pilot.pause()
+        assert app.screen.query_one("#system").text == "Route tickets."
+    db = open_db(db_path)
+    try:
+        assert latest_version(db, "default").system == "Route tickets."
+    finally:
+        db.close()
