@@ -25,3 +25,18 @@ async def test_typing_right_after_start_lands_in_the_system_prompt(db_path):
         assert latest_version(db, "default").system == "Route tickets."
     finally:
         db.close()
+
+
+async def test_next_tab_to_variables_lets_you_type_the_value(db_path):
+    """ctrl+t onto Variables used to focus the scrolling form, so the typed value went nowhere."""
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"Route.", "tab", *"Ticket: {{ticket}}")
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.press(*"charged [bold]twice")
+        await pilot.pause()
+        assert app.screen.content.get("variables") == {"ticket": "charged [bold]twice"}

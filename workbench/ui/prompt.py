@@ -466,7 +466,8 @@ class PromptScreen(PaneScreen):
     def _focus_into(self, tab: str) -> None:
         pane = self.query_one(f"#{tab}", TabPane)
         for widget in pane.query("*"):
-            if widget.focusable:
+            # a scrolling form is focusable too: go on to the first field inside it
+            if widget.focusable and not any(w.focusable for w in widget.query("*")):
                 widget.focus()
                 return
         self.query_one(TabbedContent).query_one(Tabs).focus()
