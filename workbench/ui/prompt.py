@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from workbench.core.prompts import (
@@ -467,7 +467,8 @@ class PromptScreen(PaneScreen):
         pane = self.query_one(f"#{tab}", TabPane)
         for widget in pane.query("*"):
             # a scrolling form is focusable too: go on to the first field inside it
-            if widget.focusable and not any(w.focusable for w in widget.query("*")):
+            scroller = isinstance(widget, ScrollableContainer)
+            if widget.focusable and not (scroller and any(w.focusable for w in widget.query("*"))):
                 widget.focus()
                 return
         self.query_one(TabbedContent).query_one(Tabs).focus()
