@@ -73,3 +73,38 @@ def test_bad_speed_is_a_usage_error(tmp_path):
         timeout=30,
     )
     assert result.returncode == 2 and "--speed" in result.stderr
+
+
+def test_restart_on_the_same_port_right_after_a_stop():
+    """A stopped server's accepted connections linger in TIME_WAIT on its port; the restart's
+    port check must not take that for another simulator (it refused for a minute)."""
+    import socket
+
+    from workbench.commands.sim import _claimable_port
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server closes first: its side of the connection goes to TIME_WAIT
+    client.recv(1)
+    client.close()
+    listener.close()
+    assert _claimable_port("127.0.0.1", port) == port
+
+
+def test_port_check_still_refuses_a_port_someone_listens_on():
+    import socket
+
+    import pytest
+
+    from workbench.commands.sim import _claimable_port
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with pytest.raises(OSError):
+            _claimable_port("127.0.0.1", listener.getsockname()[1])

@@ -99,8 +99,20 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> int:
+def _claimable_port(host: str, port: int) -> int:
+    """The port uvicorn will get (0: a free one), or OSError when something listens on it.
+
+    SO_REUSEADDR as uvicorn sets it: without it, restarting the simulator on the same port right
+    after stopping it fails for a minute (the old server's connections linger in TIME_WAIT)."""
     import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        return sock.getsockname()[1]
+
+
+def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from workbench import config
@@ -125,9 +137,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = args.port
     try:
-        with socket.socket() as sock:
-            sock.bind((args.host, port))
-            port = sock.getsockname()[1]
+        port = _claimable_port(args.host, port)
     except OSError as exc:
         print(
             f"workbench sim: cannot listen on {args.host}:{port}: {exc.strerror or exc} "
