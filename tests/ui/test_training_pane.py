@@ -682,3 +682,39 @@ async def test_a_new_dataset_is_the_one_shown(db_path):
         assert screen.dataset_id == created.id
         assert screen.query_one(ExampleTable).row_count == 0
         assert screen.query_one("#dataset-empty").display
+
+
+async def test_opening_a_row_with_a_bad_weight_does_not_rewrite_it(db_path):
+    """Opening and closing a row is not an edit: a weight of 0.5 or "1" stays for the user to
+    decide (it was silently saved as 1); ticking the box is the decision."""
+    weighted = {
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a", "weight": 0.5},
+        ]
+    }
+    seed_dataset(db_path, "weights", [{"data": weighted}])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ExampleTable)
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        row_id = editor.example_id
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
+        assert store.get_example(app.db, row_id).data == weighted
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        box = editor.query(TurnEditor)[1].query_one(".turn-weight", Checkbox)
+        box.value = False
+        await until(pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 0)
+        box.value = True
+        await until(pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 1)
+        assert store.get_example(app.db, row_id).problems == []
+        await pilot.press("escape")
+        await pilot.pause()

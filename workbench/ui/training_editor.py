@@ -70,6 +70,7 @@ class TurnEditor(Vertical):
     def __init__(self, message: dict[str, Any]) -> None:
         super().__init__(classes="turn")
         self.original = dict(message)
+        self._weight_touched = False  # a weight the user did not touch is kept as the row has it
         role = message.get("role")
         self._role = role if isinstance(role, str) else "user"
         content = message.get("content")
@@ -141,8 +142,13 @@ class TurnEditor(Vertical):
         self._show_role_fields(self.role)
         self.post_message(self.Changed())
 
+    @on(Checkbox.Changed, ".turn-weight")
+    def _weight_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._weight_touched = True
+        self.post_message(self.Changed())
+
     @on(TextArea.Changed)
-    @on(Checkbox.Changed)
     @on(Input.Changed)
     def _changed(self, event: Message) -> None:
         event.stop()
@@ -178,9 +184,11 @@ class TurnEditor(Vertical):
             message["content"] = text
         if role == "assistant":
             trained = self.query_one(".turn-weight", Checkbox).value
-            if not trained:
+            if not self._weight_touched:
+                pass  # opening a row is not an edit: a weight of 0.5 or "1" stays until decided
+            elif not trained:
                 message["weight"] = 0
-            elif self.original.get("weight", 1) == 0 or "weight" in self.original:
+            elif "weight" in self.original:
                 message["weight"] = 1
             calls_text = self.query_one(".turn-tool-calls", TextArea).text.strip()
             if calls_text:
