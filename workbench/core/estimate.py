@@ -192,6 +192,19 @@ class Estimate:
     def approach(self, name: str) -> ApproachCost | None:
         return next((a for a in self.approaches if a.approach == name), None)
 
+    def break_even_words(self) -> str:
+        """The break-even in words; when there is none, says why (never or not known yet)."""
+        if self.break_even is not None:
+            return f"{self.break_even:,} requests"
+        few, ft = self.approach("few-shot"), self.approach("fine-tuned")
+        if few is None or ft is None:
+            return "none (needs both few-shot and fine-tuned)"
+        if few.per_request is None or ft.per_request is None:
+            return "unknown (a model has no price)"
+        if ft.per_request >= few.per_request:
+            return "none (fine-tuning never gets cheaper than few-shot)"
+        return "unknown until the training cost is known (pick a dataset)"
+
     @property
     def break_even_months(self) -> float | None:
         if self.break_even is None or self.settings.volume <= 0:

@@ -522,9 +522,15 @@ def make_verdict(
     elif "fine-tuned" in by_name and "few-shot" in by_name:
         ft, few = by_name["fine-tuned"], by_name["few-shot"]
         if ft.per_request is not None and few.per_request is not None:
-            reasons.append(
-                "fine-tuning never pays back: a fine-tuned request costs no less than a few-shot one"
-            )
+            if ft.per_request >= few.per_request:
+                reasons.append(
+                    "fine-tuning never pays back: "
+                    "a fine-tuned request costs no less than a few-shot one"
+                )
+            elif ft.one_off is None:
+                reasons.append(
+                    "when fine-tuning pays back is unknown: no training cost yet (pick a dataset)"
+                )
     reasons.append(f"your volume is {fmt_count(volume)} requests/month")
 
     # a fine-tuned model the provider retires before the horizon only earns its keep until then

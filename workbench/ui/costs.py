@@ -392,7 +392,7 @@ class CostsScreen(PaneScreen):
                 Text(f"{a.output_tokens:,.0f}", justify="right"),
                 _usd(a.per_request),
                 _usd(a.per_n(s.volume)),
-                _usd(a.one_off) if a.approach == "fine-tuned" else Text("–", justify="right"),
+                _one_off(a.one_off) if a.approach == "fine-tuned" else Text("–", justify="right"),
                 key=a.approach,
             )
         summary = Text()
@@ -409,7 +409,7 @@ class CostsScreen(PaneScreen):
                 f"{fmt_count(est.break_even)} requests ({fmt_months(est.break_even_months)})"
             )
         else:
-            summary.append("none (fine-tuning never gets cheaper than few-shot)")
+            summary.append(est.break_even_words())
         out_source = next((a.output_source for a in est.approaches if a.output_source), "")
         prefix = "/".join(
             f"{a.cacheable_prefix:,}"
@@ -523,6 +523,13 @@ def _usd(value: float | None) -> Text:
     if value is None:
         return Text("no price", style="yellow", justify="right")
     return Text(fmt_usd(value), justify="right")
+
+
+def _one_off(value: float | None) -> Text:
+    """The training cost; "unknown" (7 columns, it fits) when there is no dataset or price."""
+    if value is None:
+        return Text("unknown", style="yellow", justify="right")
+    return _usd(value)
 
 
 def build_view(app: Any, prompt: str, settings: EstimateSettings, dataset: str | None) -> CostView:
