@@ -539,7 +539,7 @@ def estimate_from_store(
         if _runs_table(db):
             avg, count = _average_output(db, setup.prompt_name, approach)
             if count:
-                output, source = avg, f"average of {count} recorded runs"
+                output, source = avg, f"average of {count} recorded run{'' if count == 1 else 's'}"
         requests.append(measure_messages(approach, model, messages, tok, output, source))
     plan: TrainingPlan | None = None
     if data.per_example:

@@ -410,7 +410,7 @@ class CostsScreen(PaneScreen):
             )
         else:
             summary.append(est.break_even_words())
-        out_source = next((a.output_source for a in est.approaches if a.output_source), "")
+        out_source = _output_sources(est)
         prefix = "/".join(
             f"{a.cacheable_prefix:,}"
             + (f" ({a.cached_tokens:,} cached)" if a.cached_tokens else "")
@@ -523,6 +523,16 @@ def _usd(value: float | None) -> Text:
     if value is None:
         return Text("no price", style="yellow", justify="right")
     return Text(fmt_usd(value), justify="right")
+
+
+def _output_sources(est: Any) -> str:
+    """Where each output figure comes from; named per approach when they differ."""
+    sources: dict[str, list[str]] = {}
+    for a in est.approaches:
+        sources.setdefault(a.output_source or "your figure", []).append(a.approach)
+    if len(sources) == 1:
+        return next(iter(sources))
+    return "; ".join(f"{'/'.join(names)}: {src}" for src, names in sources.items())
 
 
 def _one_off(value: float | None) -> Text:
