@@ -68,6 +68,14 @@ def populate(db_path: Path, base_url: str = DEFAULT_BASE_URL) -> Path:
     return db_path
 
 
+def tokens(data: dict) -> int:
+    """The cached token count the validator would store (real tokenizer, offline files)."""
+    from workbench.core.dataset import example_token_counts
+    from workbench.core.tokens import get_tokenizer
+
+    return example_token_counts(data, get_tokenizer(BASE_MODEL))[0]
+
+
 def _examples(db) -> None:
     from workbench.store import examples
 
@@ -80,6 +88,7 @@ def _examples(db) -> None:
             split="validation" if i in (4, 8) else "train",
             source_line=i,
             tags=[label],
+            tokens=tokens(chat(ticket, label)),
         )
     examples.add_example(
         db,
@@ -90,9 +99,16 @@ def _examples(db) -> None:
         problems=[{"code": "invalid_json", "message": "line is not valid JSON"}],
     )
     for ticket, label in TEST:
-        examples.add_example(db, chat(ticket, label), dataset_id=dataset.id, split="test")
+        data = chat(ticket, label)
+        examples.add_example(db, data, dataset_id=dataset.id, split="test", tokens=tokens(data))
     shots = [
-        examples.add_example(db, chat(ticket, label, system=None), split="few-shot", tags=[label])
+        examples.add_example(
+            db,
+            chat(ticket, label, system=None),
+            split="few-shot",
+            tags=[label],
+            tokens=tokens(chat(ticket, label, system=None)),
+        )
         for ticket, label in FEW_SHOT
     ]
     try:
