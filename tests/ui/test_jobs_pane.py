@@ -202,6 +202,32 @@ async def test_training_not_available_is_explained_and_form_kept(sim, monkeypatc
         assert not modal.query_one("#create-launch").disabled
 
 
+async def test_at_80x24_the_launch_error_and_the_cost_are_in_view(sim, monkeypatch, db_path):
+    """At 80x24 the form scrolls: a refusal under the pre-flight was printed out of sight (the
+    launch looked like it did nothing), and the pre-flight showed one line of six."""
+    use_sim(monkeypatch, sim)
+    make_dataset(db_path, f"small {uuid.uuid4().hex[:6]}")
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        form = modal.query_one("#create-form")
+        modal.action_preflight()
+        preflight = modal.query_one("#create-preflight")
+        await wait_for(
+            pilot, lambda: "estimated cost" in str(preflight.render()), "pre-flight", 600
+        )
+        await pilot.pause()
+        assert form.scrollable_content_region.contains_region(preflight.region)
+        sim.fault("training_not_available", count=1)
+        modal.action_launch()
+        error = modal.query_one("#create-error")
+        await wait_for(pilot, lambda: "winding down" in str(error.render()), "the refusal", 600)
+        await pilot.pause()
+        assert form.scrollable_content_region.contains_region(error.region)
+
+
 async def test_bad_hyperparameter_names_the_field(sim, monkeypatch, db_path):
     use_sim(monkeypatch, sim)
     make_dataset(db_path, f"hp {uuid.uuid4().hex[:6]}")

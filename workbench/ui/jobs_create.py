@@ -276,7 +276,10 @@ class CreateJobModal(ModalScreen[str | None]):
         self.dismiss(None)
 
     def show_error(self, message: str) -> None:
-        self.query_one("#create-error", Static).update(Text(message, style="bold red"))
+        error = self.query_one("#create-error", Static)
+        error.update(Text(message, style="bold red"))
+        if message:  # at 80x24 the form scrolls: bring it into view once laid out at its height
+            self.call_after_refresh(error.scroll_visible, animate=False)
 
     def action_preflight(self) -> None:
         try:
@@ -363,7 +366,7 @@ class CreateJobModal(ModalScreen[str | None]):
         self.preflight_result = result
         box = self.query_one("#create-preflight", Static)
         box.update(result.text)
-        box.scroll_visible(animate=False)
+        self.call_after_refresh(box.scroll_visible, animate=False)
 
     def _launch_failed(self, message: str) -> None:
         self.launching = False
