@@ -48,3 +48,27 @@ def test_verdict_does_not_say_never_when_only_the_training_cost_is_missing():
     assert "no training cost" in text
     dear = [facts[0], ApproachFacts("fine-tuned", MODEL, per_request=0.001, one_off=None)]
     assert "never pays back" in " ".join(make_verdict(dear, measured(), volume=1000).reasons)
+
+
+def test_no_leaning_when_every_approach_scored_zero():
+    """Exact match against a chatty model scored 0/20 everywhere; the verdict still 'leaned' to
+    the cheapest approach as if quality had been compared."""
+    facts = [
+        ApproachFacts("zero-shot", MODEL, per_request=0.0001, one_off=0.0),
+        ApproachFacts("few-shot", MODEL, per_request=0.0002, one_off=0.0),
+    ]
+    verdict = make_verdict(facts, measured(passes=0), volume=1000)
+    assert "Leaning" not in verdict.headline
+    assert verdict.headline.startswith("No approach passed a single test item")
+
+
+def test_markdown_says_unknown_for_a_missing_training_cost():
+    from workbench.core.evaluate import verdict_markdown
+
+    facts = [
+        ApproachFacts("few-shot", MODEL, per_request=0.0005, one_off=0.0),
+        ApproachFacts("fine-tuned", MODEL, per_request=0.0001, one_off=None),
+    ]
+    text = verdict_markdown(make_verdict(facts, measured(), volume=1000))
+    row = next(line for line in text.splitlines() if line.startswith("| fine-tuned"))
+    assert "unknown" in row and "no price" not in row

@@ -571,6 +571,12 @@ def make_verdict(
         headline += " (similar quality, lowest cost)"
     if thin:
         headline = "Too thin to conclude. Leaning: " + headline.removeprefix("Recommendation: ")
+    if not best.score:
+        # a "leaning" on quality nobody reached would be cost alone dressed up as a verdict
+        headline = (
+            "No approach passed a single test item: check the scorer and the expected "
+            "answers before choosing"
+        )
     return Verdict(
         rows,
         choice.approach,
@@ -611,7 +617,7 @@ def verdict_markdown(verdict: Verdict, *, title: str = "Fine-tune or prompt-engi
                     row.customization,
                     fmt_score(row.quality),
                     fmt_usd(row.cost_per_1k),
-                    fmt_usd(row.one_off),
+                    "unknown" if row.one_off is None else fmt_usd(row.one_off),
                     fmt_latency(row.quality),
                     row.setup,
                 )

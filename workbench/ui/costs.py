@@ -449,7 +449,7 @@ class CostsScreen(PaneScreen):
                 Text(f"{row.approach}\n{SHORT_CUSTOMIZATION.get(row.approach, '')}"),
                 Text(quality),
                 Text(
-                    f"{fmt_usd(row.cost_per_1k)}\n+{fmt_usd(row.one_off)} once"
+                    f"{fmt_usd(row.cost_per_1k)}\n+{_once(row.one_off)}"
                     if row.approach == "fine-tuned"
                     else fmt_usd(row.cost_per_1k)
                 ),
@@ -533,6 +533,11 @@ def _output_sources(est: Any) -> str:
     if len(sources) == 1:
         return next(iter(sources))
     return "; ".join(f"{'/'.join(names)}: {src}" for src, names in sources.items())
+
+
+def _once(value: float | None) -> str:
+    """The one-off line under the fine-tuned cost (fits the 13-column cell)."""
+    return "? to train" if value is None else f"{fmt_usd(value)} once"
 
 
 def _one_off(value: float | None) -> Text:
