@@ -60,3 +60,33 @@ def test_output_sources_are_named_per_approach_when_they_differ():
         "zero-shot/few-shot: average of 1 recorded run; fine-tuned: average reply in your examples"
     )
     assert _output_sources(estimate(reqs[:2])) == "average of 1 recorded run"
+
+
+async def test_costs_enter_in_the_volume_hands_the_keys_back(db_path):
+    """After typing a volume and enter, e (Evaluate), b (Batch)... were typed into the field;
+    escape did not leave it either. Now enter applies and leaves, and escape leaves."""
+    from textual.widgets import Input
+
+    from workbench.ui.costs import CostsScreen
+
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(50):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            if isinstance(app.screen, CostsScreen) and app.screen.view is not None:
+                break
+        screen = app.screen
+        await pilot.press("v")
+        assert isinstance(screen.focused, Input)
+        await pilot.press(*"5k", "enter")
+        await pilot.pause()
+        assert not isinstance(screen.focused, Input)
+        await pilot.press("b")  # a screen key again, not a letter in the field
+        await pilot.pause()
+        assert screen.query_one("#volume", Input).value == "5k"
+        assert screen.settings.batch
+        await pilot.press("o")
+        assert isinstance(screen.focused, Input)
+        await pilot.press("escape")
+        assert not isinstance(screen.focused, Input)

@@ -34,6 +34,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 from textual.worker import get_current_worker
 
@@ -107,6 +108,7 @@ class CostsScreen(PaneScreen):
         Binding("m", "export_markdown", "Export .md"),
         Binding("x", "stop_eval", "Stop eval", show=False),
         Binding("r", "recompute", "Recompute", show=False),
+        Binding("escape", "leave_field", "Leave field", show=False),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -273,6 +275,12 @@ class CostsScreen(PaneScreen):
     @on(Input.Submitted, "#output-tokens")
     def _submitted(self, event: Input.Submitted) -> None:
         self.recompute()
+        self.action_leave_field()
+
+    def action_leave_field(self) -> None:
+        """Hand the keys (v, c, b, e, m) back: typing in a field swallows them."""
+        if isinstance(self.focused, Input):
+            self.query_one("#costs-tabs", TabbedContent).query_one(Tabs).focus()
 
     @on(Input.Changed, "#output-tokens")
     def _output_typed(self, event: Input.Changed) -> None:
