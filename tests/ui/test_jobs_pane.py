@@ -435,3 +435,18 @@ async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
         assert "still have problems" in str(modal.query_one("#create-preflight").render())
         assert app.screen is modal
     assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
+
+
+async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch, db_path):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # no provider: no remote jobs either
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs pane")
+        view = app.screen.query_one(JobView)
+        await wait_for(
+            pilot,
+            lambda: "No job selected" in str(view.query_one("#job-summary").render()),
+            "the empty view",
+        )
+        assert not view.query_one("#job-chart").display
+        assert not view.query_one("#job-progress").display

@@ -203,6 +203,9 @@ class JobView(VerticalScroll):
 
     def show(self, detail: JobDetail | None, *, chart: bool = True) -> None:
         self.detail = detail
+        # no job: no empty chart frame, no spinning bar, no curves left from another job
+        for name in ("#job-progress", "#job-chart"):
+            self.query_one(name).display = detail is not None
         if detail is None:
             self.query_one("#job-summary", Static).update(
                 Text("No job selected. Press n to create one from a dataset.")
