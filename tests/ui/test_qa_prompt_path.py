@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.text import Text
+
 from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.store.db import open_db
@@ -90,3 +93,25 @@ async def test_costs_enter_in_the_volume_hands_the_keys_back(db_path):
         assert isinstance(screen.focused, Input)
         await pilot.press("escape")
         assert not isinstance(screen.focused, Input)
+
+
+async def test_a_long_provider_error_is_not_clipped_in_a_narrow_run_column(db_path):
+    """A 429's message ("... Please try again in 1s ...") was cut after five lines."""
+    message = (
+        "rate limited at http://127.0.0.1:1/v1: Rate limit reached for requests in organization "
+        "sim-org on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s."
+    )
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.action_show_tab("pt-run")
+        await pilot.pause()
+        column = app.screen.query_one("#run-zero-shot")
+        column.show_problem(message)
+        await pilot.pause()
+        await pilot.pause()
+        problem = column.query_one(".run-problem")
+        width = problem.content_size.width
+        needed = len(Text(message).wrap(Console(width=width), width))
+        assert needed > 5
+        assert problem.size.height == needed  # all of it, in a scrolling box

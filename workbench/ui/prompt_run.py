@@ -91,7 +91,10 @@ class RunColumn(Vertical):
         )
         with VerticalScroll(classes="run-answer-box"):
             yield Static(Text(""), classes="run-answer")
-        yield Static(Text(""), classes="run-problem")
+        # provider messages run long (a 429 is five lines in a narrow column): scroll, never clip
+        with VerticalScroll(classes="run-problem-box") as box:
+            box.can_focus = False
+            yield Static(Text(""), classes="run-problem")
         yield Static(Text("not run yet", style="dim"), classes="run-stats")
 
     # --- what the screen calls -----------------------------------------------------------------
