@@ -115,3 +115,21 @@ async def test_a_long_provider_error_is_not_clipped_in_a_narrow_run_column(db_pa
         needed = len(Text(message).wrap(Console(width=width), width))
         assert needed > 5
         assert problem.size.height == needed  # all of it, in a scrolling box
+
+
+async def test_evaluate_tab_shows_no_pulsing_progress_bar_when_nothing_runs(db_path):
+    """With no total the bar pulses, which read as an evaluation still running."""
+    from textual.widgets import ProgressBar
+
+    from workbench.ui.costs import CostsScreen
+
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(50):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            if isinstance(app.screen, CostsScreen) and app.screen.view is not None:
+                break
+        app.screen.query_one("#costs-tabs").active = "ct-evaluate"
+        await pilot.pause()
+        assert not app.screen.query_one("#eval-progress", ProgressBar).display

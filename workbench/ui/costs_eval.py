@@ -121,7 +121,10 @@ class EvalPanel(Vertical):
                 tooltip="Half price, asynchronous (up to 24 h)",
             )
         with Horizontal(id="eval-progress-row"):
-            yield ProgressBar(id="eval-progress", show_eta=False)
+            # hidden until an evaluation starts: with no total it pulses as if one were running
+            bar = ProgressBar(id="eval-progress", show_eta=False)
+            bar.display = False
+            yield bar
             yield Static(id="eval-status", markup=False)
         yield DataTable(id="eval-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="eval-history-label", markup=False)
@@ -314,6 +317,7 @@ class EvalPanel(Vertical):
         self.running = True
         bar = self.query_one("#eval-progress", ProgressBar)
         bar.update(total=total, progress=0)
+        bar.display = True
         self._status(f"running {total} answers ({mode}) · x: stop")
 
     def _advance(self) -> None:
