@@ -718,3 +718,27 @@ async def test_opening_a_row_with_a_bad_weight_does_not_rewrite_it(db_path):
         assert store.get_example(app.db, row_id).problems == []
         await pilot.press("escape")
         await pilot.pause()
+
+
+async def test_import_keeps_a_dataset_name_the_user_typed(db_path):
+    """The name follows the file name only until the user types one: editing the path after
+    typing a name (or a path change arriving late) overwrote it with the file's stem."""
+    from workbench.ui.training_modals import ImportDialog
+
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        dialog = app.screen
+        path, name = dialog.query_one("#path", Input), dialog.query_one("#dataset", Input)
+        await type_text(pilot, "train.json")
+        await until(pilot, lambda: name.value == "train")
+        await pilot.press("tab")
+        await pilot.press(*["backspace"] * 5)
+        await type_text(pilot, "support")
+        path.focus()
+        await pilot.press("end", "l")
+        await pilot.pause()
+        assert path.value == "train.jsonl"
+        assert name.value == "support"

@@ -154,6 +154,7 @@ class ImportDialog(Dialog):
         super().__init__()
         self._dataset_name = dataset_name
         self._path = path
+        self._suggested_name = ""  # the dataset name last filled in from the file name
 
     def compose_fields(self) -> ComposeResult:
         yield Label("File (→ completes the path)")
@@ -186,8 +187,12 @@ class ImportDialog(Dialog):
     def _path_changed(self, event: Input.Changed) -> None:
         self._toggle_csv(event.value)
         dataset = self.query_one("#dataset", Input)
-        if not self._dataset_name and event.value.strip():
-            dataset.value = Path(event.value.strip()).stem
+        # follow the file name until the user types a name of their own (then it is theirs)
+        if self._dataset_name or dataset.value not in ("", self._suggested_name):
+            return
+        if event.value.strip():
+            self._suggested_name = Path(event.value.strip()).stem
+            dataset.value = self._suggested_name
 
     def _toggle_csv(self, value: str) -> None:
         is_csv = value.strip().lower().endswith((".csv", ".tsv"))
