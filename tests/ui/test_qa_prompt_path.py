@@ -133,3 +133,18 @@ async def test_evaluate_tab_shows_no_pulsing_progress_bar_when_nothing_runs(db_p
         app.screen.query_one("#costs-tabs").active = "ct-evaluate"
         await pilot.pause()
         assert not app.screen.query_one("#eval-progress", ProgressBar).display
+
+
+async def test_history_page_keys_are_dimmed_when_there_is_one_page(db_path):
+    """'n Next page' and 'p Prev page' sat in the footer and did nothing with a single page."""
+    from workbench.ui.history import RunTable
+
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="history")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(RunTable)
+        assert table.check_action("page", (1,)) is None
+        assert table.check_action("page", (-1,)) is None
+        app.screen.total = 250  # three pages: the next one exists, the previous does not
+        assert table.check_action("page", (1,)) is True
+        assert table.check_action("page", (-1,)) is None

@@ -63,6 +63,15 @@ class RunTable(DataTable):
     def action_page(self, step: int) -> None:
         self.screen.turn_page(step)  # type: ignore[attr-defined]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """n / p are dimmed in the footer when there is no page that way."""
+        if action == "page" and parameters:
+            screen = self.screen
+            pages = max(1, -(-getattr(screen, "total", 0) // PAGE_SIZE))
+            target = getattr(screen, "page", 0) + int(parameters[0])  # type: ignore[call-overload]
+            return True if 0 <= target < pages else None
+        return True
+
 
 class HistoryScreen(PaneScreen):
     PANE = "history"
@@ -132,6 +141,7 @@ class HistoryScreen(PaneScreen):
         self.page = min(self.page if keep_page else 0, pages - 1)
         self.runs = list_runs(db, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE, **filters)
         table = self.query_one(RunTable)
+        table.refresh_bindings()
         row = table.cursor_row
         table.clear()
         for run in self.runs:
