@@ -148,3 +148,51 @@ async def test_history_page_keys_are_dimmed_when_there_is_one_page(db_path):
         app.screen.total = 250  # three pages: the next one exists, the previous does not
         assert table.check_action("page", (1,)) is True
         assert table.check_action("page", (-1,)) is None
+
+
+async def test_an_evaluation_where_every_call_is_rate_limited_says_why(db_path, sim, monkeypatch):
+    """With a 429 on every call the table showed 'errors 20' and 'no price' and the status line
+    said nothing of the rate limit. Now the runs are failed and the reason is shown."""
+    from tests.store.test_evals_store import seed_scenario
+    from workbench.store import evals
+    from workbench.ui.costs import CostsScreen
+
+    db = open_db(db_path)
+    seed_scenario(db)
+    db.close()
+    monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    sim.fault("429", path="/v1/chat/completions", count=1000, retry_after=0)
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    app.active_prompt = "router"
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = None
+            for _ in range(200):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                screen = app.screen
+                if isinstance(screen, CostsScreen) and screen.view is not None:
+                    break
+            await pilot.press("e")
+            for _ in range(200):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                group = screen.view.group if screen.view else None
+                if (
+                    group is not None
+                    and group.finished
+                    and not screen.query_one("#eval-panel").running
+                ):
+                    break
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            status = str(screen.query_one("#eval-status").render())
+            assert "no answer at all" in status and "rate limit" in status.lower()
+    finally:
+        sim.clear_faults()
+    db = open_db(db_path)
+    group = evals.latest_group(db, "router / tickets")
+    assert {r.status for r in group.runs} == {"failed"}
+    assert all("rate limit" in (r.error or "").lower() for r in group.runs)
+    db.close()

@@ -232,13 +232,16 @@ class EvalPanel(Vertical):
             else:
                 batch = [r for r in view.group.runs if r.status == "batch"]
                 note = f" · {len(batch)} batch(es) still running" if batch else ""
-                status.update(
-                    Text(
-                        f"last run {view.group.created_at[:16].replace('T', ' ')} · "
-                        f"{len(view.disagreements)} disagreements{note} · e: run again",
-                        style="dim",
-                    )
+                text = Text(
+                    f"last run {view.group.created_at[:16].replace('T', ' ')} · "
+                    f"{len(view.disagreements)} disagreements{note} · e: run again",
+                    style="dim",
                 )
+                failed = [r for r in view.group.runs if r.status == "failed" and r.error]
+                if failed:
+                    names = ", ".join(r.approach for r in failed)
+                    text.append(f"\n{names}: no answer at all: {failed[0].error}", style="red")
+                status.update(text)
 
     def _show_disagreements(self, view: CostView) -> None:
         from workbench.store.evals import items_for_example
@@ -380,8 +383,15 @@ class EvalPanel(Vertical):
             return
         self._begin(len(cases) * len(targets), "concurrently")
 
+        answered: dict[int, int] = {}  # run id -> items that got an answer
+        first_error: dict[int, str] = {}
+
         def on_item(target: EvalTarget, case: Any, outcome: Any) -> None:
             evals.record_outcome(db, target.key, case, outcome)
+            if outcome.error:
+                first_error.setdefault(target.key, outcome.error)
+            else:
+                answered[target.key] = answered.get(target.key, 0) + 1
             self._advance()
 
         try:
@@ -403,7 +413,10 @@ class EvalPanel(Vertical):
         finally:
             await client.close()
         for run in runs:
-            evals.finish_run(db, run.id, "done")
+            if answered.get(run.id) or run.id not in first_error:
+                evals.finish_run(db, run.id, "done")
+            else:  # not one answer: say why rather than show a table of errors
+                evals.finish_run(db, run.id, "failed", first_error[run.id])
         self._end(f"done: {len(cases)} items × {len(targets)} approaches")
 
     @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False, description="batch")
