@@ -189,6 +189,8 @@ async def test_an_evaluation_where_every_call_is_rate_limited_says_why(db_path, 
             await pilot.pause()
             status = str(screen.query_one("#eval-status").render())
             assert "no answer at all" in status and "rate limit" in status.lower()
+            row = [str(c) for c in screen.query_one("#eval-table").get_row("zero-shot")]
+            assert "no price" not in row  # nothing was answered, so nothing to price
     finally:
         sim.clear_faults()
     db = open_db(db_path)

@@ -197,7 +197,8 @@ class EvalPanel(Vertical):
                 Text(short_model(label, 14)),
                 Text(fmt_score(r)),
                 Text(_latency(r)),
-                Text(fmt_usd(r.cost_per_request), justify="right"),
+                # nothing answered: nothing to price (not a missing price)
+                Text("–" if r.n == 0 else fmt_usd(r.cost_per_request), justify="right"),
                 Text(str(r.errors), style="red" if r.errors else "", justify="right"),
                 key=label,
             )
