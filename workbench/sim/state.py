@@ -106,6 +106,21 @@ class SimStore:
         row = self.db.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}").fetchone()
         return int(row[0])
 
+    def _save_document(self, table: str, doc: dict) -> None:
+        """Jobs and batches are one JSON document each, in creation order (`seq`)."""
+        existing = self.db.execute(f"SELECT seq FROM {table} WHERE id = ?", [doc["id"]]).fetchone()
+        seq = existing[0] if existing else self._next_seq(table)
+        self.db.execute(
+            f"INSERT INTO {table}(id, seq, state) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+            [doc["id"], seq, json.dumps(doc)],
+        )
+        self.db.conn.commit()
+
+    def _get_document(self, table: str, doc_id: str) -> dict | None:
+        row = self.db.execute(f"SELECT state FROM {table} WHERE id = ?", [doc_id]).fetchone()
+        return json.loads(row[0]) if row else None
+
     # files
     def file_path(self, file_id: str) -> Path:
         return self.files_dir / file_id
@@ -155,18 +170,10 @@ class SimStore:
 
     # jobs (the whole job state is one JSON document: the lifecycle code owns its shape)
     def save_job(self, job: dict) -> None:
-        existing = self.db.execute("SELECT seq FROM jobs WHERE id = ?", [job["id"]]).fetchone()
-        seq = existing[0] if existing else self._next_seq("jobs")
-        self.db.execute(
-            "INSERT INTO jobs(id, seq, state) VALUES (?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-            [job["id"], seq, json.dumps(job)],
-        )
-        self.db.conn.commit()
+        self._save_document("jobs", job)
 
     def get_job(self, job_id: str) -> dict | None:
-        row = self.db.execute("SELECT state FROM jobs WHERE id = ?", [job_id]).fetchone()
-        return json.loads(row[0]) if row else None
+        return self._get_document("jobs", job_id)
 
     def all_jobs(self) -> list[dict]:
         return [json.loads(r[0]) for r in self.db.execute("SELECT state FROM jobs ORDER BY seq")]
@@ -278,18 +285,10 @@ class SimStore:
 
     # batches
     def save_batch(self, batch: dict) -> None:
-        existing = self.db.execute("SELECT seq FROM batches WHERE id = ?", [batch["id"]]).fetchone()
-        seq = existing[0] if existing else self._next_seq("batches")
-        self.db.execute(
-            "INSERT INTO batches(id, seq, state) VALUES (?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-            [batch["id"], seq, json.dumps(batch)],
-        )
-        self.db.conn.commit()
+        self._save_document("batches", batch)
 
     def get_batch(self, batch_id: str) -> dict | None:
-        row = self.db.execute("SELECT state FROM batches WHERE id = ?", [batch_id]).fetchone()
-        return json.loads(row[0]) if row else None
+        return self._get_document("batches", batch_id)
 
     def batches_page(self, after: str | None) -> list[dict]:
         sql = "SELECT state FROM batches"
