@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 
@@ -198,3 +199,20 @@ async def test_an_evaluation_where_every_call_is_rate_limited_says_why(db_path, 
     assert {r.status for r in group.runs} == {"failed"}
     assert all("rate limit" in (r.error or "").lower() for r in group.runs)
     db.close()
+
+
+@pytest.mark.parametrize("pane", ["prompt", "examples", "history", "costs"])
+async def test_footer_keys_fit_80_columns(db_path, pane):
+    """At 80 columns the Examples footer ran '^q Quit' under the palette key ('^q Qui')."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane=pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(5):
+            await pilot.pause()
+        keys = list(app.screen.query_one(Footer).query(FooterKey))
+        palette = next(k for k in keys if k.description == "palette")
+        for key in keys:
+            if key is not palette:
+                assert key.region.right <= palette.region.x, f"{key.description} is cut"

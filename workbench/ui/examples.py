@@ -53,7 +53,7 @@ class ExamplesScreen(PaneScreen):
         Binding("ctrl+z", "undo", "Undo", id="examples-undo", show=False),
         Binding("c", "duplicate", "Duplicate", id="examples-duplicate", show=False),
         Binding("i", "import_file", "Import", id="examples-import"),
-        Binding("p", "promote", "To dataset", id="examples-promote"),
+        Binding("p", "promote", "Promote", id="examples-promote", tooltip="Move to a dataset"),
         Binding("m", "cycle_mode", "Mode", id="examples-mode", show=False),
         Binding("slash", "search", "Search", id="examples-search-key", show=False),
     ]
