@@ -432,7 +432,11 @@ async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
             "the refusal",
             600,
         )
-        assert "still have problems" in str(modal.query_one("#create-preflight").render())
+        preflight = str(modal.query_one("#create-preflight").render())
+        assert "1 row of the dataset still has problems" in preflight
+        # where to fix them; not the export's "export only the valid rows", a dead end here (the
+        # job is built from the dataset, so exporting in F3 changed nothing)
+        assert "Training data (F3" in preflight and "export only" not in preflight
         assert app.screen is modal
     assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
 

@@ -390,7 +390,17 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         train = export_version(db, dataset_id, "train")
         valid = export_version(db, dataset_id, "validation") if request.use_validation else None
     except ExportRefused as exc:
-        text.append(f"✗ {exc}", style="bold red")
+        if exc.problem_rows:
+            # the export's own advice ("export only the valid rows") does not apply here: the job
+            # is built from the dataset, so exporting in F3 changes nothing
+            rows = "1 row" if exc.problem_rows == 1 else f"{exc.problem_rows:,} rows"
+            text.append(
+                f"✗ {rows} of the dataset still {'has' if exc.problem_rows == 1 else 'have'} "
+                "problems: fix or delete them in Training data (F3, f lists them), then check again",
+                style="bold red",
+            )
+        else:
+            text.append(f"✗ {exc}", style="bold red")
         return Preflight(key, text, False), None
     report = validate_file(
         train[1],
