@@ -25,7 +25,7 @@ PAGE_SIZE = 100
 SEARCH_DELAY = 0.25
 COLUMNS = ("#", "Appr.", "Model", "In", "Out", "Time", "Cost", "Answer", "Prompt", "When")
 # Long model ids and prompt names are cut so tokens, cost and the answer stay on an 80-column screen.
-COLUMN_WIDTHS = {"Model": 16, "Cost": 9, "Answer": 36, "Prompt": 14}
+COLUMN_WIDTHS = {"Model": 18, "Cost": 9, "Answer": 28, "Prompt": 12}
 APPROACH_SHORT = {"zero-shot": "zero", "few-shot": "few", "fine-tuned": "ft"}
 
 
