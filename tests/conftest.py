@@ -20,6 +20,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # The BPE files come from ../shared/tiktoken when the caller has not set a cache dir.
     if "TIKTOKEN_CACHE_DIR" not in os.environ and SHARED_TIKTOKEN.is_dir():
         os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN)
+    else:
+        # Elsewhere, let tiktoken fetch and cache them once now: the tests themselves run with
+        # the network blocked (see isolated_environment).
+        try:
+            import tiktoken
+
+            for name in ("o200k_base", "cl100k_base"):
+                tiktoken.get_encoding(name)
+        except Exception as exc:  # offline with no cache: exact-count tests will say so
+            print(f"tiktoken BPE files unavailable ({exc}); set TIKTOKEN_CACHE_DIR")
 
 
 @pytest.fixture(autouse=True)
