@@ -213,17 +213,23 @@ class SimStore:
             ],
         )
 
-    def events_page(self, job_id: str, after: str | None, limit: int) -> list[dict]:
-        sql = "SELECT * FROM events WHERE job_id = ?"
+    def _newest_first_page(
+        self, table: str, job_id: str, after: str | None, limit: int
+    ) -> list[dict]:
+        """A page of a job's rows, newest first, older than `after`; one extra row says has_more."""
+        sql = f"SELECT * FROM {table} WHERE job_id = ?"
         params: list[Any] = [job_id]
         if after:
-            anchor = self.db.execute("SELECT seq FROM events WHERE id = ?", [after]).fetchone()
+            anchor = self.db.execute(f"SELECT seq FROM {table} WHERE id = ?", [after]).fetchone()
             if anchor:
                 sql += " AND seq < ?"
                 params.append(anchor[0])
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit + 1)
         return list(self.db.query(sql, params))
+
+    def events_page(self, job_id: str, after: str | None, limit: int) -> list[dict]:
+        return self._newest_first_page("events", job_id, after, limit)
 
     # checkpoints
     def add_checkpoint(self, ckpt: dict) -> None:
@@ -241,16 +247,7 @@ class SimStore:
         )
 
     def checkpoints_page(self, job_id: str, after: str | None, limit: int) -> list[dict]:
-        sql = "SELECT * FROM checkpoints WHERE job_id = ?"
-        params: list[Any] = [job_id]
-        if after:
-            anchor = self.db.execute("SELECT seq FROM checkpoints WHERE id = ?", [after]).fetchone()
-            if anchor:
-                sql += " AND seq < ?"
-                params.append(anchor[0])
-        sql += " ORDER BY seq DESC LIMIT ?"
-        params.append(limit + 1)
-        return list(self.db.query(sql, params))
+        return self._newest_first_page("checkpoints", job_id, after, limit)
 
     def checkpoint_models(self) -> dict[str, str]:
         """checkpoint model id -> job id."""
