@@ -98,23 +98,23 @@ class Simulator:
         now = time.time()
         heartbeat = float(self.store.get_meta("heartbeat") or now)
         for job_id in active_job_ids(self.store):
-            job = self.store.get_job(job_id)
-            if job.get("clock_anchor") is not None:
-                stopped_at = min(now, max(heartbeat, job["clock_anchor"]))
-                job["clock_base"] = clock_now(job, stopped_at)
-            job["clock_anchor"] = now
-            job["clock_speed"] = self.options.speed
+            job = self._resume_clock(self.store.get_job(job_id), now, heartbeat)
             self.store.save_job(job)
             if job.get("validation") is None:
                 self.fine_tuning.start_validation(job)
         for batch_id in active_batch_ids(self.store):
-            batch = self.store.get_batch(batch_id)
-            if batch.get("clock_anchor") is not None:
-                stopped_at = min(now, max(heartbeat, batch["clock_anchor"]))
-                batch["clock_base"] = clock_now(batch, stopped_at)
-            batch["clock_anchor"] = now
-            batch["clock_speed"] = self.options.speed
-            self.store.save_batch(batch)
+            self.store.save_batch(
+                self._resume_clock(self.store.get_batch(batch_id), now, heartbeat)
+            )
+
+    def _resume_clock(self, doc: dict, now: float, heartbeat: float) -> dict:
+        """Simulated time stood still while the server was down; it runs on from here."""
+        if doc.get("clock_anchor") is not None:
+            stopped_at = min(now, max(heartbeat, doc["clock_anchor"]))
+            doc["clock_base"] = clock_now(doc, stopped_at)
+        doc["clock_anchor"] = now
+        doc["clock_speed"] = self.options.speed
+        return doc
 
     def _freeze_clocks(self, now: float) -> None:
         for job_id in active_job_ids(self.store):
