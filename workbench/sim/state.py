@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+from workbench.lean_imports import sqlite_utils as _sqlite_utils
+
+sqlite_utils = _sqlite_utils()
 
 _ALPHABET = string.ascii_letters + string.digits
 
