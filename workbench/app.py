@@ -32,9 +32,13 @@ def styles_dir() -> Path:
     raise FileNotFoundError(f"workbench styles not found near {here}")
 
 
-def _stylesheets() -> list[Path]:
+def _stylesheets(pane: str | None = None) -> list[Path]:
+    """base.tcss then every pane's sheet in name order; with `pane`, base.tcss and that pane's."""
     root = styles_dir()
-    return [root / "base.tcss", *sorted(p for p in root.glob("*.tcss") if p.name != "base.tcss")]
+    panes = sorted(p for p in root.glob("*.tcss") if p.name != "base.tcss")
+    if pane is not None:
+        panes = [p for p in panes if p.stem == pane]
+    return [root / "base.tcss", *panes]
 
 
 _PANE_CLASSES = {
@@ -89,7 +93,9 @@ class WorkbenchApp(App[int]):
         db_path: str | os.PathLike | None = None,
         start_pane: str = "prompt",
     ) -> None:
-        super().__init__()
+        # The first paint needs only its own pane's CSS; the rest is read right after it
+        # (parsing and matching ~1,000 lines of other panes' rules was a third of the start-up).
+        super().__init__(css_path=_stylesheets(start_pane))
         self.config = config or load_config()
         self.db_path = resolve_db_path(db_path)
         self.start_pane = start_pane
@@ -118,10 +124,25 @@ class WorkbenchApp(App[int]):
     def on_mount(self) -> None:
         self.db  # noqa: B018 - create and migrate the database before any pane reads it
         self.switch_mode(self.start_pane)
+        self.call_after_refresh(self.load_all_stylesheets)
         # after the first paint: loading a BPE file holds the GIL for a few hundred ms
         self.call_after_refresh(self.load_tokenizer)
         for warning in self.config.warnings:
             self.notify(warning, severity="warning", timeout=10)
+
+    def load_all_stylesheets(self) -> None:
+        """Read the other panes' sheets, in CSS_PATH's order (a later sheet wins a tie)."""
+        self.css_path = list(self.CSS_PATH)
+        source = self.stylesheet.source
+        keys = [(str(path), "") for path in self.css_path]
+        for path, key in zip(self.css_path, keys, strict=True):
+            if key not in source:
+                self.stylesheet.read(path)
+        sheets = {key: source.pop(key) for key in keys}
+        others = dict(source)
+        source.clear()
+        source.update(sheets | others)
+        self.refresh_css(animate=False)
 
     @work(thread=True, exclusive=True, group="tokenizer", description="loading the tokenizer")
     def load_tokenizer(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from workbench.app import WorkbenchApp
@@ -131,3 +133,21 @@ async def test_f_keys_switch_panes_even_from_an_editor(db_path):
         await pilot.press("f6")
         await pilot.pause()
         assert app.current_mode == "history"
+
+
+async def test_first_screen_reads_only_its_own_sheet_and_the_rest_right_after(db_path):
+    """Parsing every pane's CSS before the first paint was a third of the start-up."""
+    from workbench.app import _stylesheets
+
+    app = make_app(db_path, start_pane="costs")
+    assert [p.name for p in app.css_path] == ["base.tcss", "costs.tcss"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        sheets = [Path(key[0]) for key in app.stylesheet.source if key[1] == ""]
+        # after the first paint every sheet is read, in CSS_PATH's order (a later one wins ties)
+        assert sheets == _stylesheets()
+        await pilot.press("f2")
+        await pilot.pause()
+        # rules of examples.tcss apply: width 16, margin-left 1 (a Select has neither by default)
+        split = app.screen.query_one("#examples-split")
+        assert (split.outer_size.width, split.styles.margin.left) == (16, 1)
