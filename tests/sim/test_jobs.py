@@ -14,6 +14,7 @@ import pytest
 
 from tests.sim.conftest import sft_lines, wait_for, wait_for_status, write_jsonl
 from workbench.core.dataset import validate_file
+from workbench.sim.training import STEP_SECONDS
 
 MODEL = "gpt-4.1-mini-2025-04-14"
 
@@ -290,8 +291,13 @@ def test_pause_holds_and_resume_continues(sim_factory, train_file):
     assert paused.status == "paused"
     held = latest_step(client, job.id)
     assert held < 30
-    # a paused job does not advance: 1 s here is 50 simulated seconds, four steps' worth
-    time.sleep(1.0)
+    # a paused job does not advance while another job on the same clock takes four steps
+    other = client.fine_tuning.jobs.create(
+        model=MODEL,
+        training_file=upload(client, train_file),
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+    )
+    wait_for(lambda: latest_step(client, other.id) >= 4, timeout=30)
     assert latest_step(client, job.id) == held
     assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
     resumed = client.fine_tuning.jobs.resume(job.id)
@@ -306,7 +312,8 @@ def test_pause_holds_and_resume_continues(sim_factory, train_file):
 @pytest.mark.parametrize("how", ["terminate", "kill"])
 def test_restart_mid_job_continues_where_it_was(sim_factory, train_file, how):
     """Stopped cleanly (clocks frozen at shutdown) or killed (frozen at the last heartbeat)."""
-    server = sim_factory(speed=50)
+    speed = 100  # 20 steps of 0.12 s: long enough to stop it mid-run even when busy
+    server = sim_factory(speed=speed)
     client = server.client()
     job = client.fine_tuning.jobs.create(
         model=MODEL,
@@ -318,9 +325,9 @@ def test_restart_mid_job_continues_where_it_was(sim_factory, train_file, how):
         server.process.kill()
         server.process.wait(timeout=10)
     server.stop()
-    # down for longer than the rest of the job would take (20 steps x 0.24 s): had the clock
-    # kept running, the job would be finished at once after the restart
-    time.sleep(5.0)
+    # down for longer than the whole job would take: had the clock kept running, the job would
+    # be finished at once after the restart (nothing to wait for: the simulator is down)
+    time.sleep(20 * STEP_SECONDS / speed + 0.2)
     server.restart()
     client = server.client()
     after = client.fine_tuning.jobs.retrieve(job.id)

@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import make_app
 from workbench.ui.pane import PANES
 from workbench.ui.status import StatusLine
-
-
-def make_app(db_path, **kwargs) -> WorkbenchApp:
-    return WorkbenchApp(config=load_config(), db_path=db_path, **kwargs)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from tests.sim.conftest import wait_for_status
-from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q, type_into, wait_until
-from workbench.app import WorkbenchApp
-from workbench.config import load_config, write_config
+from tests.ui.conftest import make_app, wait_until
+from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q, type_into
+from workbench.config import write_config
 from workbench.ui.prompt import PromptScreen
 from workbench.ui.prompt_run import RunColumn
 
@@ -54,7 +54,7 @@ def configure(server, monkeypatch, **extra) -> None:
 
 
 async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
-    app = WorkbenchApp(config=load_config(), db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         screen = app.screen
@@ -104,13 +104,13 @@ async def test_a_deployed_azure_fine_tune_answers_in_the_prompt_pane(
 
 
 async def test_the_jobs_pane_shows_the_deploy_command(sim_factory, monkeypatch, db_path, tmp_path):
-    from tests.ui.test_jobs_pane import fast_polling, jobs_screen, stored, wait_for  # noqa: F401
+    from tests.ui.test_jobs_pane import fast_polling, jobs_screen, stored  # noqa: F401
 
     monkeypatch.setattr("workbench.ui.jobs.JobsScreen.POLL_MINIMUM", 0.05)
     server = sim_factory(flavor="azure")
     ft_model = train(server)
     configure(server, monkeypatch, deployment_sku="Developer")
-    app = WorkbenchApp(db_path=db_path, start_pane="jobs")
+    app = make_app(db_path, start_pane="jobs")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = jobs_screen(app)
         job_id = None
@@ -123,14 +123,14 @@ async def test_the_jobs_pane_shows_the_deploy_command(sim_factory, monkeypatch, 
                     return True
             return False
 
-        await wait_for(pilot, found, "the Azure job in the list", 600)
+        await wait_until(pilot, found, "the Azure job in the list", timeout=60)
         screen.selected = job_id
         screen.redraw(all_rows=True)
 
         def details() -> str:
             return " ".join(str(screen.query_one("#job-summary").render()).split())
 
-        await wait_for(pilot, lambda: "not deployed" in details(), "the deploy hint")
+        await wait_until(pilot, lambda: "not deployed" in details(), "the deploy hint")
         assert "az cognitiveservices account deployment create -g rg-demo -n demo" in details()
         assert "--sku-name Developer --sku-capacity 50" in details()
         assert "deleted 24 hours after" in details()

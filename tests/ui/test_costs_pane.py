@@ -7,8 +7,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from tests.store.test_evals_store import MODEL, seed_scenario
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import app_factory
 from workbench.store import evals
 from workbench.store.db import open_db
 from workbench.ui.costs import CostsScreen, parse_count
@@ -24,10 +23,7 @@ def seeded(db_path):
     return db_path
 
 
-def make_app(db_path) -> WorkbenchApp:
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
-    app.active_prompt = "router"
-    return app
+make_app = app_factory("costs", active_prompt="router")
 
 
 async def settle(app, pilot) -> CostsScreen:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import app_factory
 from workbench.core.fewshot import FewShotSelection
 from workbench.store import examples as store
 from workbench.store.db import open_db
@@ -22,8 +21,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SIZE = (100, 30)
 
 
-def make_app(db_path) -> WorkbenchApp:
-    return WorkbenchApp(config=load_config(), db_path=db_path, start_pane="examples")
+make_app = app_factory("examples")
 
 
 def pair(q: str, a: str) -> dict:

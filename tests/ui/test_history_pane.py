@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.ui.test_prompt_pane import MODEL, make_app, wait_until, write_sim_config
+from tests.ui.conftest import make_app, wait_until
+from tests.ui.test_prompt_pane import MODEL, write_sim_config
 from workbench.store.runs import list_runs, record_run
 from workbench.ui.history import PAGE_SIZE, HistoryScreen
 from workbench.ui.prompt_run import RunColumn
@@ -95,7 +96,7 @@ async def test_rerun_sends_the_same_messages_and_records_a_new_run(sim, monkeypa
         await pilot.press("ctrl+r")
         await pilot.pause()
         column = app.screen.query_one(RunColumn)
-        await wait_until(pilot, lambda: column.status in ("ok", "error"), tries=400)
+        await wait_until(pilot, lambda: column.status in ("ok", "error"), timeout=60)
         assert column.status == "ok", str(column.query_one(".run-problem").render())
         await pilot.press("escape")
         await pilot.pause()

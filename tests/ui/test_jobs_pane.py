@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
 import pytest
 
+from tests.ui.conftest import app_factory, wait_until
 from workbench.providers.openai_api import TRAINING_NOT_AVAILABLE_HELP
 from workbench.store import examples as ex
 from workbench.store import jobs as store
@@ -55,20 +55,7 @@ def make_dataset(db_path, name: str, train: int = 12, validation: int = 3) -> in
         db.close()
 
 
-def make_app(db_path):
-    from workbench.app import WorkbenchApp
-
-    return WorkbenchApp(db_path=db_path, start_pane="jobs")
-
-
-async def wait_for(pilot, condition, what: str, tries: int = 300) -> None:
-    """Poll a condition while letting the app run; fail with `what` if it never holds."""
-    for _ in range(tries):
-        await pilot.pause()
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+make_app = app_factory("jobs")
 
 
 def stored(db_path, base_url, job_id):
@@ -106,12 +93,12 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         modal.query_one("#create-suffix").value = suffix
         assert modal.query_one("#create-validation").value is True
         modal.action_preflight()
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: modal.preflight_result is not None,
             f"the pre-flight ({modal.query_one('#create-error').render()})",
@@ -122,11 +109,13 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
         assert "epochs" in preflight and "estimated cost" in preflight
         assert "2027-01-14" in preflight and "2027-01-06" in preflight
         await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the launch", 600)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, JobsScreen), "the launch", timeout=60
+        )
         screen = jobs_screen(app)
         job_id = screen.selected
         assert job_id and job_id.startswith("ftjob-")
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: (
                 (j := stored(db_path, sim.base_url, job_id)) is not None
@@ -183,13 +172,13 @@ async def test_training_not_available_is_explained_and_form_kept(sim, monkeypatc
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         modal.query_one("#create-suffix").value = "kept"
         modal.query_one("#create-n_epochs").value = "2"
         sim.fault("training_not_available", count=1)
         modal.action_launch()
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: "winding down" in str(modal.query_one("#create-error").render()),
             "the explanation",
@@ -210,12 +199,12 @@ async def test_at_80x24_the_launch_error_and_the_cost_are_in_view(sim, monkeypat
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         form = modal.query_one("#create-form")
         modal.action_preflight()
         preflight = modal.query_one("#create-preflight")
-        await wait_for(
+        await wait_until(
             pilot, lambda: "estimated cost" in str(preflight.render()), "pre-flight", 600
         )
         await pilot.pause()
@@ -223,7 +212,9 @@ async def test_at_80x24_the_launch_error_and_the_cost_are_in_view(sim, monkeypat
         sim.fault("training_not_available", count=1)
         modal.action_launch()
         error = modal.query_one("#create-error")
-        await wait_for(pilot, lambda: "winding down" in str(error.render()), "the refusal", 600)
+        await wait_until(
+            pilot, lambda: "winding down" in str(error.render()), "the refusal", timeout=60
+        )
         await pilot.pause()
         assert form.scrollable_content_region.contains_region(error.region)
 
@@ -234,7 +225,7 @@ async def test_bad_hyperparameter_names_the_field(sim, monkeypatch, db_path):
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         modal.query_one("#create-n_epochs").value = "500"
         modal.action_launch()
@@ -261,7 +252,7 @@ async def test_failing_file_shows_its_error_with_the_line(sim, monkeypatch, db_p
     async with app.run_test(size=SIZE) as pilot:
         screen = jobs_screen(app)
         screen.selected = job_id
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: (
                 (d := screen.query_one(JobView).detail) is not None
@@ -289,28 +280,28 @@ async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, d
             job = stored(db_path, server.base_url, job_id)
             return job.status if job else None
 
-        await wait_for(pilot, lambda: status() == "running", "the job to run", 600)
+        await wait_until(pilot, lambda: status() == "running", "the job to run", timeout=60)
         screen.selected = job_id
         await pilot.press("p")
-        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("n")  # said no: nothing happens
         await pilot.pause()
         assert status() == "running"
         await pilot.press("p")
-        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: status() == "paused", "the pause", 600)
-        await wait_for(
+        await wait_until(pilot, lambda: status() == "paused", "the pause", timeout=60)
+        await wait_until(
             pilot, lambda: "paused" in str(screen.query_one("#job-timeline").render()), "redraw"
         )
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: status() in ("queued", "running"), "the resume", 600)
+        await wait_until(pilot, lambda: status() in ("queued", "running"), "the resume", timeout=60)
         await pilot.press("c")
-        await wait_for(pilot, lambda: app.screen is not screen, "the confirmation")
+        await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: status() == "cancelled", "the cancel", 600)
+        await wait_until(pilot, lambda: status() == "cancelled", "the cancel", timeout=60)
 
         def messages() -> list[str]:
             db = open_db(db_path)
@@ -319,7 +310,9 @@ async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, d
             finally:
                 db.close()
 
-        await wait_for(pilot, lambda: "Fine-tuning job cancelled" in messages(), "the last events")
+        await wait_until(
+            pilot, lambda: "Fine-tuning job cancelled" in messages(), "the last events"
+        )
         assert "Fine-tuning job paused" in messages()
         assert "✗ cancelled" in str(screen.query_one("#job-timeline").render())
 
@@ -338,7 +331,7 @@ async def test_restart_mid_job_restores_history_then_resumes(sim_factory, monkey
             finally:
                 db.close()
 
-        await wait_for(pilot, lambda: metric_count() >= 3, "some training steps", 600)
+        await wait_until(pilot, lambda: metric_count() >= 3, "some training steps", timeout=60)
     # the first app is gone (terminal closed); the job went on without anyone watching
     db = open_db(db_path)
     events_before = store.count_events(db, server.base_url, job_id)
@@ -356,7 +349,7 @@ async def test_restart_mid_job_restores_history_then_resumes(sim_factory, monkey
         assert view.detail is not None and view.detail.job.id == job_id
         assert view.detail.event_count >= events_before
         assert screen.query_one(LossChart).series["train loss"][0]
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: (d := view.detail) is not None and d.job.status == "succeeded",
             "watching to resume",
@@ -381,14 +374,14 @@ async def test_rate_limits_during_watching_are_shown_and_survived(sim, monkeypat
     ) as pilot:
         screen = jobs_screen(app)
         screen.selected = job_id
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: (j := stored(db_path, sim.base_url, job_id)) and j.status == "succeeded",
             "the job to finish",
             900,
         )
         assert any("rate limited" in m.problem for m in polled)
-        await wait_for(pilot, lambda: not screen.watch_notes.get(job_id), "the note to clear")
+        await wait_until(pilot, lambda: not screen.watch_notes.get(job_id), "the note to clear")
 
 
 async def test_empty_pane_without_key(db_path):
@@ -398,7 +391,7 @@ async def test_empty_pane_without_key(db_path):
         screen = jobs_screen(app)
         assert "No fine-tuning jobs" in str(screen.query_one("#jobs-note").render())
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         assert app.screen.query_one("#create-launch").disabled
         await pilot.press("escape")
         await pilot.pause()
@@ -422,11 +415,11 @@ async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         assert modal.query_one("#create-validation").disabled
         modal.action_launch()
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: "not launched" in str(modal.query_one("#create-error").render()),
             "the refusal",
@@ -445,9 +438,9 @@ async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch,
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # no provider: no remote jobs either
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs pane")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs pane")
         view = app.screen.query_one(JobView)
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: "No job selected" in str(view.query_one("#job-summary").render()),
             "the empty view",

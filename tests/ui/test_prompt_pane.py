@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import tiktoken
 
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import make_app, wait_until
 from workbench.core.fewshot import FewShotSelection
 from workbench.store.db import open_db
 from workbench.store.examples import add_example
@@ -47,19 +46,6 @@ def write_sim_config(sim, monkeypatch, **extra) -> None:
     path = Path(os.environ["WORKBENCH_CONFIG"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
-
-
-def make_app(db_path) -> WorkbenchApp:
-    return WorkbenchApp(config=load_config(), db_path=db_path)
-
-
-async def wait_until(pilot, condition, tries: int = 200) -> None:
-    """Poll a condition between UI pauses (bounded; never a blind sleep)."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 _FT_MODELS: dict[str, str] = {}
@@ -345,7 +331,7 @@ async def run_zero_shot(app, pilot, question: str) -> RunColumn:
     screen.action_run("zero-shot")
     await pilot.pause()
     column = screen.query_one("#run-zero-shot", RunColumn)
-    await wait_until(pilot, lambda: not column.running and column.status != "running", tries=400)
+    await wait_until(pilot, lambda: not column.running and column.status != "running", timeout=60)
     return column
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.ui.conftest import make_app, wait_until
 from tests.ui.test_jobs_pane import (
     SIZE,
     example,
@@ -12,7 +13,6 @@ from tests.ui.test_jobs_pane import (
     make_dataset,
     stored,
     upload_and_create,
-    wait_for,
 )
 from workbench.config import write_config
 from workbench.ui.jobs_create import CreateJobModal
@@ -37,16 +37,15 @@ def use_generic(monkeypatch, server) -> None:
 async def test_generic_profile_shows_pause_disabled_with_the_reason(
     sim_factory, monkeypatch, db_path
 ):
-    from workbench.app import WorkbenchApp
 
     server = sim_factory(flavor="openai-compatible", speed=20)
     use_generic(monkeypatch, server)
     job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
     make_dataset(db_path, "prefs")
-    app = WorkbenchApp(db_path=db_path, start_pane="jobs")
+    app = make_app(db_path, start_pane="jobs")
     async with app.run_test(size=SIZE) as pilot:
         screen = jobs_screen(app)
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: (job := stored(db_path, server.base_url, job_id)) and job.status == "running",
             "the job to run",
@@ -71,7 +70,7 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
         palette = {c.title: c.help for c in screen.palette_commands()}
         assert "is off" in palette["Pause the selected job"]
         # the checkpoints section says why it stays empty
-        await wait_for(
+        await wait_until(
             pilot,
             lambda: "job checkpoints is off" in str(screen.query_one("#job-checkpoints").render()),
             "the checkpoints note",
@@ -79,7 +78,7 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
 
         # the create form labels DPO as off and refuses it with the reason
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         form = app.screen
         form.query_one("#create-method").value = "dpo"
         await pilot.pause()
@@ -92,7 +91,6 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
 
 
 async def test_training_upload_off_when_the_profile_has_no_files(monkeypatch, db_path):
-    from workbench.app import WorkbenchApp
 
     monkeypatch.setenv("GENERIC_KEY", "sk-x")
     write_config(
@@ -109,7 +107,7 @@ async def test_training_upload_off_when_the_profile_has_no_files(monkeypatch, db
         }
     )
     make_dataset(db_path, "support")
-    app = WorkbenchApp(db_path=db_path, start_pane="training")
+    app = make_app(db_path, start_pane="training")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = app.screen

@@ -6,14 +6,9 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import make_app, wait_until
 from workbench.store.db import open_db
 from workbench.store.prompts import latest_version
-
-
-def make_app(db_path) -> WorkbenchApp:
-    return WorkbenchApp(config=load_config(), db_path=db_path)
 
 
 async def test_typing_right_after_start_lands_in_the_system_prompt(db_path):
@@ -73,13 +68,13 @@ async def test_costs_enter_in_the_volume_hands_the_keys_back(db_path):
 
     from workbench.ui.costs import CostsScreen
 
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    app = make_app(db_path, start_pane="costs")
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(50):
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            if isinstance(app.screen, CostsScreen) and app.screen.view is not None:
-                break
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, CostsScreen) and app.screen.view is not None,
+            "the Costs pane to show its figures",
+        )
         screen = app.screen
         await pilot.press("v")
         assert isinstance(screen.focused, Input)
@@ -124,13 +119,13 @@ async def test_evaluate_tab_shows_no_pulsing_progress_bar_when_nothing_runs(db_p
 
     from workbench.ui.costs import CostsScreen
 
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    app = make_app(db_path, start_pane="costs")
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(50):
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            if isinstance(app.screen, CostsScreen) and app.screen.view is not None:
-                break
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, CostsScreen) and app.screen.view is not None,
+            "the Costs pane to show its figures",
+        )
         app.screen.query_one("#costs-tabs").active = "ct-evaluate"
         await pilot.pause()
         assert not app.screen.query_one("#eval-progress", ProgressBar).display
@@ -140,7 +135,7 @@ async def test_history_page_keys_are_dimmed_when_there_is_one_page(db_path):
     """'n Next page' and 'p Prev page' sat in the footer and did nothing with a single page."""
     from workbench.ui.history import RunTable
 
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="history")
+    app = make_app(db_path, start_pane="history")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.screen.query_one(RunTable)
@@ -164,28 +159,27 @@ async def test_an_evaluation_where_every_call_is_rate_limited_says_why(db_path, 
     monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
     sim.fault("429", path="/v1/chat/completions", count=1000, retry_after=0)
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane="costs")
+    app = make_app(db_path, start_pane="costs")
     app.active_prompt = "router"
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = None
-            for _ in range(200):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
-                screen = app.screen
-                if isinstance(screen, CostsScreen) and screen.view is not None:
-                    break
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, CostsScreen) and app.screen.view is not None,
+                "the Costs pane to show its figures",
+            )
+            screen = app.screen
             await pilot.press("e")
-            for _ in range(200):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+
+            def evaluation_over() -> bool:
                 group = screen.view.group if screen.view else None
-                if (
+                return bool(
                     group is not None
                     and group.finished
                     and not screen.query_one("#eval-panel").running
-                ):
-                    break
+                )
+
+            await wait_until(pilot, evaluation_over, "the evaluation to finish", timeout=60)
             await app.workers.wait_for_complete()
             await pilot.pause()
             status = str(screen.query_one("#eval-status").render())
@@ -207,7 +201,7 @@ async def test_footer_keys_fit_80_columns(db_path, pane):
     from textual.widgets import Footer
     from textual.widgets._footer import FooterKey
 
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane=pane)
+    app = make_app(db_path, start_pane=pane)
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(5):
             await pilot.pause()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import make_app
 from tests.ui.snapshot_apps.populate import populate
 from workbench.app import WorkbenchApp
-from workbench.config import load_config
 from workbench.ui.pane import PANES
 
 TEXTUAL_VERSION = "8.2.8"  # the version the stored snapshots were taken with
@@ -74,7 +74,7 @@ def steady_cursor(widget) -> None:
 
 
 def workbench_app(db_path: Path, pane: str) -> WorkbenchApp:
-    app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane=pane)
+    app = make_app(db_path, start_pane=pane)
     # no animation: an indeterminate progress bar or a sliding tab underline would be caught
     # at a different frame on every run
     app.animation_level = "none"

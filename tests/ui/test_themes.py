@@ -10,22 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from workbench.app import WorkbenchApp
-from workbench.config import config_path, load_config
+from tests.ui.conftest import make_app, wait_until
+from workbench.config import config_path
 
 SIZE = (100, 30)
 
 
-async def wait_until(pilot, condition, what: str, tries: int = 100) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 async def test_theme_chosen_in_the_palette_is_remembered(db_path: Path) -> None:
-    app = WorkbenchApp(db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         assert app.theme != "nord"
         await pilot.press("ctrl+p")
@@ -43,7 +35,7 @@ async def test_theme_chosen_in_the_palette_is_remembered(db_path: Path) -> None:
     assert tomllib.loads(path.read_text())["theme"] == "nord"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-    again = WorkbenchApp(config=load_config(), db_path=db_path)
+    again = make_app(db_path)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.theme == "nord"
@@ -55,7 +47,7 @@ async def test_theme_change_keeps_the_rest_of_the_config(db_path: Path) -> None:
     path.write_text(
         'active_profile = "work"\n[profiles.work]\nbase_url = "http://127.0.0.1:9/v1"\n'
     )
-    app = WorkbenchApp(config=load_config(), db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         app.theme = "gruvbox"
         await pilot.pause()
@@ -69,7 +61,7 @@ async def test_an_unknown_theme_in_the_config_falls_back(db_path: Path) -> None:
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('theme = "no-such-theme"\n')
-    app = WorkbenchApp(config=load_config(), db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.theme in app.available_themes
@@ -77,7 +69,7 @@ async def test_an_unknown_theme_in_the_config_falls_back(db_path: Path) -> None:
 
 async def test_starting_without_a_theme_writes_no_config(db_path: Path) -> None:
     """Opening the app must not create a config file the user never asked for."""
-    app = WorkbenchApp(db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
     assert not config_path().exists()
@@ -105,7 +97,7 @@ async def test_no_color_leaves_only_greys(
         monkeypatch.setenv("NO_COLOR", "1")
     else:
         monkeypatch.delenv("NO_COLOR", raising=False)
-    app = WorkbenchApp(db_path=db_path)
+    app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         svg = app.export_screenshot()

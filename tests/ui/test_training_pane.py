@@ -8,8 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Checkbox, Input, Select, TextArea
 
-from workbench.app import WorkbenchApp
-from workbench.config import load_config
+from tests.ui.conftest import app_factory, wait_until
 from workbench.store import examples as store
 from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
@@ -23,17 +22,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 MESSY = DATA / "training_messy.jsonl"
 
 
-def make_app(db_path) -> WorkbenchApp:
-    return WorkbenchApp(config=load_config(), db_path=db_path, start_pane="training")
-
-
-async def until(pilot, condition, tries: int = 100, step: float = 0.05) -> None:
-    """Poll a condition (bounded), letting the app run between tries."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(step)
-    assert condition(), "condition not reached"
+make_app = app_factory("training")
 
 
 async def type_text(pilot, text: str) -> None:
@@ -75,7 +64,7 @@ async def import_file(app, pilot, path: Path) -> ReportScreen:
     await type_text(pilot, str(path))
     await pilot.press("enter")
     await app.workers.wait_for_complete()
-    await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+    await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen))
     return app.screen
 
 
@@ -102,7 +91,7 @@ async def test_create_dataset_and_add_an_example_through_the_form(db_path):
         assert dataset is not None
 
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         turns = list(editor.query(TurnEditor))
         assert [t.role for t in turns] == ["user", "assistant"]
@@ -116,7 +105,7 @@ async def test_create_dataset_and_add_an_example_through_the_form(db_path):
             rows = store.list_examples(app.db, dataset_id=dataset.id)
             return rows and rows[0].messages[-1]["content"] == "Hold the button."
 
-        await until(pilot, saved)
+        await wait_until(pilot, saved)
         row = store.list_examples(app.db, dataset_id=dataset.id)[0]
         assert row.data == {
             "messages": [
@@ -128,7 +117,7 @@ async def test_create_dataset_and_add_an_example_through_the_form(db_path):
 
         # a weight toggle on the assistant turn is saved too, and validated
         turns[1].query_one(".turn-weight", Checkbox).value = False
-        await until(
+        await wait_until(
             pilot,
             lambda: store.get_example(app.db, row.id).messages[-1].get("weight") == 0,
         )
@@ -138,10 +127,10 @@ async def test_create_dataset_and_add_an_example_through_the_form(db_path):
             editor.query_one("#editor-summary").render()
         )
         turns[1].query_one(".turn-weight", Checkbox).value = True
-        await until(pilot, lambda: store.get_example(app.db, row.id).problems == [])
+        await wait_until(pilot, lambda: store.get_example(app.db, row.id).problems == [])
 
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         table = app.screen.query_one(ExampleTable)
         assert table.row_count == 1
         assert "How do I reset [/INST] it? → Hold the button." in rendered_rows(table)[0]
@@ -153,9 +142,9 @@ async def test_add_then_escape_keeps_no_blank_row(db_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         assert app.screen.query_one(ExampleTable).row_count == 1
 
 
@@ -180,7 +169,7 @@ async def test_import_a_messy_file_see_every_problem_and_fix_them(db_path):
 
         # only the rows with problems, each marked and with its line number
         screen.query_one("#problems-only", Checkbox).value = True
-        await until(pilot, lambda: table.row_count == 5)
+        await wait_until(pilot, lambda: table.row_count == 5)
         rows = rendered_rows(table)[:5]
         assert [int(r.split()[1]) for r in rows] == [3, 6, 7, 8, 10]
         assert all(r.startswith("⚠") for r in rows)
@@ -188,22 +177,22 @@ async def test_import_a_messy_file_see_every_problem_and_fix_them(db_path):
         # fix line 7 (an unknown role) in the form
         table.focus()
         await pilot.press("down", "down", "enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         assert editor.example.source_line == 7
         first = editor.query(TurnEditor).first()
         assert first.query_one(".turn-problem").display
         first.query_one(".turn-role", Select).value = "user"
         row_id = editor.example_id
-        await until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
+        await wait_until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
-        await until(pilot, lambda: table.row_count == 4)
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await wait_until(pilot, lambda: table.row_count == 4)
 
         # fix line 3 (broken JSON) in the raw JSON tab
         table.cursor = 0
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         assert editor.example.source_line == 3 and editor.example.data is None
         raw = editor.query_one("#raw", TextArea)
@@ -211,13 +200,13 @@ async def test_import_a_messy_file_see_every_problem_and_fix_them(db_path):
         raw.move_cursor(raw.document.end)
         await type_text(pilot, "}")
         row_id = editor.example_id
-        await until(pilot, lambda: store.get_example(app.db, row_id).data is not None)
+        await wait_until(pilot, lambda: store.get_example(app.db, row_id).data is not None)
         fixed = store.get_example(app.db, row_id)
         assert fixed.raw is None and fixed.problems == [] and fixed.tokens
         assert fixed.messages[0]["content"] == "Missing brace"
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
-        await until(pilot, lambda: table.row_count == 3)
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await wait_until(pilot, lambda: table.row_count == 3)
 
 
 async def test_split_and_export_byte_exact(db_path, tmp_path):
@@ -238,17 +227,17 @@ async def test_split_and_export_byte_exact(db_path, tmp_path):
         # filter by split and by text
         table = app.screen.query_one(ExampleTable)
         app.screen.query_one("#split-filter", Select).value = "validation"
-        await until(pilot, lambda: table.row_count == 5)
+        await wait_until(pilot, lambda: table.row_count == 5)
         assert all(" valid " in row for row in rendered_rows(table)[:5])
         app.screen.query_one("#split-filter", Select).clear()
-        await until(pilot, lambda: table.row_count == 20)
+        await wait_until(pilot, lambda: table.row_count == 20)
         app.screen.query_one("#search", Input).focus()
         await type_text(pilot, "question 1")
-        await until(pilot, lambda: table.row_count == 11)  # 1, 10..19
+        await wait_until(pilot, lambda: table.row_count == 11)  # 1, 10..19
         await pilot.press("enter")  # enter in the search goes to the table
         assert app.focused is table
         app.screen.query_one("#search", Input).value = ""
-        await until(pilot, lambda: table.row_count == 20)
+        await wait_until(pilot, lambda: table.row_count == 20)
 
         target = tmp_path / "out" / "train.jsonl"
         await pilot.press("e")
@@ -256,7 +245,7 @@ async def test_split_and_export_byte_exact(db_path, tmp_path):
         app.screen.query_one("#path", Input).value = str(target)
         await pilot.press("enter")
         await app.workers.wait_for_complete()
-        await until(pilot, target.exists)
+        await wait_until(pilot, target.exists)
         expected = b"".join(
             json.dumps(e.data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
             for e in store.list_examples(app.db, dataset_id=dataset_id, split="train")
@@ -286,7 +275,7 @@ async def test_export_with_problems_asks_first(db_path, tmp_path):
         )
         await pilot.press("y")
         await app.workers.wait_for_complete()
-        await until(pilot, target.exists)
+        await wait_until(pilot, target.exists)
         assert len(target.read_text(encoding="utf-8").splitlines()) == 6
 
 
@@ -301,7 +290,7 @@ async def test_validate_the_whole_dataset_shows_the_report(db_path):
         app.db.execute("update examples set problems = '[]' where source_line = 7")
         await pilot.press("v")
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen))
         text = str(app.screen.query_one("#report-text").render())
         assert "examples        11 (6 valid)" in text
         assert "estimated cost" in text and "epochs" in text
@@ -319,7 +308,7 @@ async def test_validate_a_tiny_dataset_says_it_is_too_small(db_path):
         await pilot.pause()
         await pilot.press("v")
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen))
         text = str(app.screen.query_one("#report-text").render())
         assert "Whole dataset" in text and "too_few_examples" in text
 
@@ -361,7 +350,7 @@ async def test_tool_calls_are_edited_as_json_and_checked(db_path):
         table = app.screen.query_one(ExampleTable)
         table.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         turns = list(editor.query(TurnEditor))
         assert [t.role for t in turns] == ["user", "assistant", "tool", "assistant"]
@@ -372,7 +361,7 @@ async def test_tool_calls_are_edited_as_json_and_checked(db_path):
 
         # broken JSON is not written: the last good version stays, the turn says why
         calls.text = '[{"id": "call_1",'
-        await until(pilot, lambda: bool(editor.unsaved))
+        await wait_until(pilot, lambda: bool(editor.unsaved))
         assert "tool_calls: not valid JSON" in str(turns[1].query_one(".turn-problem").render())
         assert store.get_example(app.db, row_id).data == TOOL_EXAMPLE
 
@@ -385,14 +374,14 @@ async def test_tool_calls_are_edited_as_json_and_checked(db_path):
             }
         ]
         calls.text = json.dumps(bad)
-        await until(pilot, lambda: store.get_example(app.db, row_id).problems != [])
+        await wait_until(pilot, lambda: store.get_example(app.db, row_id).problems != [])
         saved = store.get_example(app.db, row_id)
         assert saved.messages[1]["tool_calls"] == bad and saved.messages[1]["content"] is None
         assert [p["code"] for p in saved.problems] == ["invalid_tool_arguments"]
         assert "messages[1]" in str(turns[1].query_one(".turn-problem").render())
 
         calls.text = json.dumps(TOOL_EXAMPLE["messages"][1]["tool_calls"])
-        await until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
+        await wait_until(pilot, lambda: store.get_example(app.db, row_id).problems == [])
         # the row is back to exactly what it was, key order included
         assert json.dumps(store.get_example(app.db, row_id).data) == json.dumps(TOOL_EXAMPLE)
         await pilot.press("escape")
@@ -494,7 +483,7 @@ async def test_bracketed_text_renders_literally(db_path):
         assert "[/INST] {oops" in rows[1]
         table.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         content = app.screen.query(TurnEditor).last().query_one(".turn-content", TextArea)
         assert content.text == "[bold]not bold[/bold] [red]x[/]"
 
@@ -625,11 +614,11 @@ async def test_header_click_sorts_and_the_editor_holds_a_row_out(db_path):
         table.focus()
         table.cursor = 0
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         app.screen.query_one("#editor-split", Select).value = "test"
         await pilot.pause()
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         assert store.count_examples(app.db, dataset_id=dataset_id, split="test") == 1
         # a held-out row is never exported for training
         version, _ = export_version(app.db, dataset_id)
@@ -651,7 +640,7 @@ async def test_import_csv_with_a_system_prompt(db_path):
         dialog.query_one("#path", Input).focus()
         await pilot.press("enter")
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: isinstance(app.screen, ReportScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportScreen))
         assert "imported 4 rows: 4 valid (1 with warnings)" in str(
             app.screen.query_one("#report-text").render()
         )
@@ -700,21 +689,25 @@ async def test_opening_a_row_with_a_bad_weight_does_not_rewrite_it(db_path):
         table = app.screen.query_one(ExampleTable)
         table.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         row_id = editor.example_id
         await pilot.press("escape")
-        await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
         assert store.get_example(app.db, row_id).data == weighted
 
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         box = editor.query(TurnEditor)[1].query_one(".turn-weight", Checkbox)
         box.value = False
-        await until(pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 0)
+        await wait_until(
+            pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 0
+        )
         box.value = True
-        await until(pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 1)
+        await wait_until(
+            pilot, lambda: store.get_example(app.db, row_id).messages[1].get("weight") == 1
+        )
         assert store.get_example(app.db, row_id).problems == []
         await pilot.press("escape")
         await pilot.pause()
@@ -729,11 +722,11 @@ async def test_import_keeps_a_dataset_name_the_user_typed(db_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        await wait_until(pilot, lambda: isinstance(app.screen, ImportDialog))
         dialog = app.screen
         path, name = dialog.query_one("#path", Input), dialog.query_one("#dataset", Input)
         await type_text(pilot, "train.json")
-        await until(pilot, lambda: name.value == "train")
+        await wait_until(pilot, lambda: name.value == "train")
         await pilot.press("tab")
         await pilot.press(*["backspace"] * 5)
         await type_text(pilot, "support")
