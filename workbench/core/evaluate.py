@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.messages import content_text
+
 SCORERS = ("exact", "contains", "regex", "json", "json_schema", "numeric", "judge")
 SCORER_LABELS = {
     "exact": "exact match",
@@ -651,16 +653,8 @@ class EvalCase:
     def question(self) -> str:
         for message in reversed(self.conversation):
             if message.get("role") == "user":
-                return _text(message.get("content"))
+                return content_text(message.get("content"))
         return ""
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return "" if content is None else str(content)
 
 
 def eval_case(example_id: int, messages: Sequence[Mapping[str, Any]]) -> EvalCase | None:
@@ -672,11 +666,11 @@ def eval_case(example_id: int, messages: Sequence[Mapping[str, Any]]) -> EvalCas
     if last is None or last == 0:
         return None
     before = [dict(m) for m in messages[:last] if isinstance(m, Mapping)]
-    system = "\n".join(_text(m.get("content")) for m in before if m.get("role") == "system")
+    system = "\n".join(content_text(m.get("content")) for m in before if m.get("role") == "system")
     conversation = tuple(m for m in before if m.get("role") != "system")
     if not any(m.get("role") == "user" for m in conversation):
         return None
-    return EvalCase(example_id, conversation, _text(messages[last].get("content")), system)
+    return EvalCase(example_id, conversation, content_text(messages[last].get("content")), system)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.messages import content_text
+
 if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
     from workbench.store.examples import Example
@@ -115,23 +117,13 @@ def pair_from_messages(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str]
             last_user = i
     if last_user is None:
         return "", ""
-    text_in = _text(messages[last_user].get("content"))
+    text_in = content_text(messages[last_user].get("content"))
     text_out = ""
     for message in messages[last_user + 1 :]:
         if isinstance(message, Mapping) and message.get("role") == "assistant":
-            text_out = _text(message.get("content"))
+            text_out = content_text(message.get("content"))
             break
     return text_in, text_out
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
-        )
-    return "" if content is None else str(content)
 
 
 # --- import: JSONL and CSV rows -> few-shot examples -------------------------------------------

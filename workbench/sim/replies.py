@@ -23,18 +23,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from workbench.core.messages import content_text
+
 SIMILARITY_THRESHOLD = 0.5
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
-        )
-    return "" if content is None else str(content)
 
 
 def normalize(text: str) -> str:
