@@ -153,3 +153,12 @@ def test_content_parts_count_their_text():
     assert count_message_tokens([{"role": "user", "content": parts}], tok) == (
         count_message_tokens([{"role": "user", "content": "hello world"}], tok)
     )
+
+
+def test_billing_base_model_strips_every_fine_tune_layer():
+    from workbench.core.tokens import billing_base_model
+
+    assert billing_base_model("gpt-4o-mini-2024-07-18") == "gpt-4o-mini-2024-07-18"
+    assert billing_base_model("ft:gpt-4o-mini-2024-07-18:org:s:abc") == "gpt-4o-mini-2024-07-18"
+    assert billing_base_model(" gpt-4.1-mini.ft-0123abcd-s ") == "gpt-4.1-mini"
+    assert billing_base_model("ft:gpt-4.1-mini.ft-0123abcd:org::x") == "gpt-4.1-mini"

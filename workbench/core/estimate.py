@@ -248,9 +248,9 @@ def _price(
     approach: str, model: str, overrides: dict | None, terms: ProviderTerms = OPENAI_TERMS
 ) -> ModelPrice | None:
     if approach == "fine-tuned" and terms.base_rates_for_fine_tunes:
-        from workbench.core.tokens import base_model_of
+        from workbench.core.tokens import billing_base_model
 
-        return price_for(base_model_of(model.strip()).split(".ft-")[0], overrides)
+        return price_for(billing_base_model(model), overrides)
     if approach == "fine-tuned" and not model.startswith("ft:") and ".ft-" not in model:
         return fine_tuned_price(model, overrides)  # a model not trained yet: its future rates
     return price_for(model, overrides)

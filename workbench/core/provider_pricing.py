@@ -125,9 +125,9 @@ def training_rate(model: str, terms: ProviderTerms, overrides: dict | None = Non
         from workbench.core.pricing import training_price_per_million
 
         return training_price_per_million(model, overrides)
-    from workbench.core.tokens import base_model_of
+    from workbench.core.tokens import billing_base_model
 
-    base = base_model_of(model.strip()).split(".ft-")[0]
+    base = billing_base_model(model)
     family = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
     wanted = {str(k).lower(): v for k, v in (overrides or {}).items()}
     for key in (base.lower(), family.lower()):

@@ -57,6 +57,12 @@ def base_model_of(model: str) -> str:
     return model
 
 
+def billing_base_model(model: str) -> str:
+    """The model whose rates a fine-tune is billed at: its base, with an Azure `.ft-` suffix of
+    the base itself dropped too (`ft:gpt-4o.ft-abc:org::id` -> `gpt-4o`)."""
+    return base_model_of(model.strip()).split(".ft-", 1)[0]
+
+
 def encoding_name_for_model(model: str) -> str:
     """o200k_base for the gpt-4o/4.1/5 and o-series families (and their fine-tunes), else cl100k_base
     for gpt-4/3.5; unknown models get o200k_base, the encoding of every current model."""

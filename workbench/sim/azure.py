@@ -27,6 +27,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from workbench.core.tokens import billing_base_model
 from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.wire import Handlers, json_body
 
@@ -42,7 +43,7 @@ DEPLOYMENT_NOT_FOUND_MESSAGE = (
 
 def fine_tuned_model_name(job: dict) -> str:
     """`<base>.ft-<32 hex>[-suffix]`, stable for a job."""
-    base = job["model"].split(".ft-")[0]
+    base = billing_base_model(job["model"])
     digest = hashlib.md5(job["id"].encode()).hexdigest()
     suffix = job.get("suffix")
     return f"{base}.ft-{digest}" + (f"-{suffix}" if suffix else "")

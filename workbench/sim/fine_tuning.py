@@ -14,6 +14,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from workbench.core.tokens import billing_base_model
 from workbench.sim import azure, catalog
 from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.state import new_id
@@ -42,8 +43,7 @@ class FineTuning(Handlers):
             row = self.sim.store.get_ft_model(model_id)
             if row is None:
                 raise unavailable
-            model_id = row["base"].split(":")[1] if row["base"].startswith("ft:") else row["base"]
-            model_id = model_id.split(".ft-")[0]
+            model_id = billing_base_model(row["base"])
         base = catalog.base_model(model_id)
         if base is None or not base.fine_tunable or catalog.is_shut_down(base, today()):
             raise unavailable

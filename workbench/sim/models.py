@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from workbench.core.tokens import billing_base_model
 from workbench.sim import catalog, replies
 from workbench.sim.azure import deployment_not_found
 from workbench.sim.openai_errors import APIError, not_found
@@ -32,9 +33,7 @@ class Models(Handlers):
         self.sim.advance_jobs()
         data = [catalog.model_object(m.id, m.created, m.shutdown_date) for m in catalog.BASE_MODELS]
         for row in self.sim.store.ft_models():
-            base = catalog.base_model(row["base"].split(".ft-")[0]) or catalog.base_model(
-                row["base"].split(":")[1] if row["base"].startswith("ft:") else ""
-            )
+            base = catalog.base_model(billing_base_model(row["base"]))
             data.append(
                 catalog.model_object(
                     row["id"], row["created"], base.shutdown_date if base else None

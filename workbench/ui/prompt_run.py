@@ -254,9 +254,9 @@ def _cost(app: Any, model: str, usage) -> float | None:
     profile = getattr(app.config, "profile", None)
     if getattr(profile, "kind", "openai") == "azure":
         # Azure bills a fine-tune's tokens at its base model's rates (hosting is hourly, apart)
-        from workbench.core.tokens import base_model_of
+        from workbench.core.tokens import billing_base_model
 
-        model = base_model_of(model).split(".ft-")[0]
+        model = billing_base_model(model)
     try:
         return cost_usd(
             model, usage.input_tokens, usage.output_tokens, usage.cached_tokens, overrides=overrides
