@@ -15,18 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from workbench.store.columns import dumps as _dumps
+from workbench.store.columns import now
 from workbench.store.migrations import migration
 
 SPLITS = ("few-shot", "train", "validation", "test")
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @migration
@@ -148,10 +145,6 @@ def _example(row: dict[str, Any]) -> Example:
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
     )
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- datasets ---------------------------------------------------------------------------------

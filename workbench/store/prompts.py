@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from workbench.store.columns import dumps, now
 from workbench.store.migrations import migration
 
 DEFAULT_PROMPT = "default"
@@ -22,11 +22,6 @@ DEFAULT_PROMPT = "default"
 CONTENT_FIELDS = ("system", "template", "ft_system", "ft_model", "model", "params", "variables")
 # What makes a new version when a run is recorded: variable values are inputs, not the prompt.
 PROMPT_FIELDS = ("system", "template", "ft_system", "ft_model", "model", "params")
-
-
-def now() -> str:
-    """Microsecond timestamps: "edited last" must order edits made within one millisecond."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @migration
@@ -113,10 +108,6 @@ def _version(row: dict[str, Any], prompt_name: str) -> PromptVersion:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _prompt_row(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
@@ -269,8 +260,8 @@ def _insert_version(
             content.get("ft_system"),
             content.get("ft_model") or "",
             content.get("model") or "",
-            _dumps(content.get("params") or {}),
-            _dumps(content.get("variables") or {}),
+            dumps(content.get("params") or {}, sort_keys=True),
+            dumps(content.get("variables") or {}, sort_keys=True),
             note,
             1 if draft else 0,
             stamp,
@@ -287,7 +278,7 @@ def _normal(content: dict[str, Any]) -> dict[str, Any]:
     for key in CONTENT_FIELDS:
         value = content.get(key)
         if key in ("params", "variables"):
-            value = json.loads(_dumps(value or {}))
+            value = json.loads(dumps(value or {}, sort_keys=True))
         elif key != "ft_system":
             value = value or ""
         out[key] = value
@@ -319,8 +310,8 @@ def save_draft(db: sqlite_utils.Database, prompt_name: str, **changes: Any) -> P
                     content.get("ft_system"),
                     content.get("ft_model") or "",
                     content.get("model") or "",
-                    _dumps(content.get("params") or {}),
-                    _dumps(content.get("variables") or {}),
+                    dumps(content.get("params") or {}, sort_keys=True),
+                    dumps(content.get("variables") or {}, sort_keys=True),
                     now(),
                     latest.id,
                 ],
