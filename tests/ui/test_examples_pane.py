@@ -466,7 +466,7 @@ async def test_rows_promoted_elsewhere_show_up_when_returning(db_path):
 
 
 async def test_import_path_completes_file_names(tmp_path):
-    from workbench.ui.examples_dialogs import PathSuggester
+    from workbench.ui.widgets.path_suggester import PathSuggester
 
     (tmp_path / "support_examples.jsonl").write_text("{}\n", encoding="utf-8")
     (tmp_path / "data").mkdir()
@@ -476,6 +476,17 @@ async def test_import_path_completes_file_names(tmp_path):
     )
     assert await suggester.get_suggestion(f"{tmp_path}/da") == f"{tmp_path}/data/"
     assert await suggester.get_suggestion(f"{tmp_path}/nothing-like-this") is None
+    # hidden names only when asked for: the Training pane offered them, Examples did not
+    (tmp_path / ".secret.jsonl").write_text("{}\n", encoding="utf-8")
+    assert await suggester.get_suggestion(f"{tmp_path}/") == f"{tmp_path}/data/"
+    assert await suggester.get_suggestion(f"{tmp_path}/.se") == f"{tmp_path}/.secret.jsonl"
+
+
+def test_every_path_field_uses_the_one_suggester():
+    from workbench.ui import examples_dialogs, training_modals
+    from workbench.ui.widgets.path_suggester import PathSuggester
+
+    assert examples_dialogs.PathSuggester is training_modals.PathSuggester is PathSuggester
 
 
 async def test_duplicate_and_filter_by_split_and_tag(db_path):

@@ -11,11 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from workbench.store.examples import Dataset
+from workbench.ui.widgets.path_suggester import PathSuggester
 
 IMPORT_SPLITS = [
     ("few-shot", "few-shot"),
@@ -23,27 +23,6 @@ IMPORT_SPLITS = [
     ("train", "train"),
     ("validation", "validation"),
 ]
-
-
-class PathSuggester(Suggester):
-    """Completes the file name being typed from the folder it is in (tab/right accepts)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        if not value:
-            return None
-        typed = Path(value).expanduser()
-        folder, prefix = (typed, "") if value.endswith("/") else (typed.parent, typed.name)
-        try:
-            names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
-        except OSError:
-            return None
-        for name in names:
-            if name.startswith(prefix) and not name.startswith("."):
-                return value + name[len(prefix) :]
-        return None
 
 
 @dataclass(frozen=True)

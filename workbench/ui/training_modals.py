@@ -16,29 +16,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Select, Static
 
-
-class PathSuggester(Suggester):
-    """Completes a file path from what is on disk (type a few letters, press → to accept)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        if not value:
-            return None
-        path = Path(os.path.expanduser(value))
-        folder, stem = (path, "") if value.endswith(os.sep) else (path.parent, path.name)
-        try:
-            names = sorted(p.name for p in folder.iterdir() if p.name.startswith(stem))
-        except OSError:
-            return None
-        names = [n for n in names if not n.startswith(".") or stem.startswith(".")]
-        if not names:
-            return None
-        return value + names[0][len(stem) :]
+from workbench.ui.widgets.path_suggester import PathSuggester
 
 
 class Dialog(ModalScreen):
