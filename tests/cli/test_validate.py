@@ -148,10 +148,10 @@ def test_validation_file_and_model_options(tmp_path):
     train = good_file(tmp_path / "train.jsonl")
     val = tmp_path / "val.jsonl"
     val.write_text(train.read_text(encoding="utf-8").splitlines()[3] + "\n", encoding="utf-8")
-    out = run(str(train), "--validation-file", str(val), "--model", "gpt-3.5-turbo-0125", "--json")
+    out = run(str(train), "--validation-file", str(val), "--model", "gpt-4o-2024-08-06", "--json")
     assert out.returncode == 0
     report = json.loads(out.stdout)
-    assert report["model"] == "gpt-3.5-turbo-0125"
+    assert report["model"] == "gpt-4o-2024-08-06"
     assert [(w["line"], w["code"]) for w in report["warnings"]] == [(4, "duplicate_in_validation")]
 
 

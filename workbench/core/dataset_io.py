@@ -78,6 +78,16 @@ def parse_line(
     return ImportedLine(line, obj if isinstance(obj, dict) else None, parsed.text, problems)
 
 
+def parse_text(
+    text: str, line: int, *, method: str = "supervised", model: str | None = None
+) -> ImportedLine:
+    """What the raw-JSON editor typed, through the same parser as a file's line.
+
+    Text that cannot be UTF-8 (a lone surrogate character) reaches the parser as an escape, so it
+    is reported on the line instead of raising."""
+    return parse_line(text.encode("utf-8", "backslashreplace"), line, method=method, model=model)
+
+
 def read_jsonl(
     path: str | Path, *, method: str = "supervised", model: str | None = None
 ) -> Iterator[ImportedLine]:

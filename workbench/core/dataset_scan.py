@@ -19,6 +19,7 @@ from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from workbench.core import dataset as ds
@@ -32,6 +33,7 @@ from workbench.core.dataset_rules import (
     tool_constants,
 )
 from workbench.core.jsonl import check_regular_file, parse_jsonl_line
+from workbench.core.model_lifecycle import openai_shut_down_message
 from workbench.core.tokens import Tokenizer, encoding_name_for_model, get_tokenizer
 
 BOM = b"\xef\xbb\xbf"
@@ -373,6 +375,9 @@ def scan(
                 WARNING,
             )
         )
+    shut_down = openai_shut_down_message(model, date.today())
+    if shut_down is not None:
+        problems.append(Problem(0, "model_shut_down", shut_down))
     if method == "dpo" and report.valid_examples:
         problems.append(Problem(0, "dpo_billing_estimate", ds.DPO_BILLING_NOTE, WARNING))
     if not tokenizer.exact:

@@ -33,3 +33,29 @@ def printable(text: object) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """ "1 row", "2 rows", "1,204 examples"; `many` for irregular plurals ("1 entry", "2 entries")."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def fit_middle(text: str, width: int) -> str:
+    """`text` cut to `width` characters in the middle, so both its start and its end show."""
+    if len(text) <= width:
+        return text
+    if width < 3:
+        return text[:width]
+    head = (width - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (width - 1 - head) :]}"
+
+
+def short_model(model: str, width: int) -> str:
+    """A model id in `width` characters that still tells two fine-tuned models apart.
+
+    `ft:<base>:<org>:<suffix>:<id>` keeps the suffix and the id (what differs between two
+    fine-tunes of one base), shown as `ft:<suffix>:<id>`; anything else too long is cut in the
+    middle (`gpt-4o-m…-07-18`)."""
+    if len(model) <= width:
+        return model
+    if model.startswith("ft:"):
+        parts = model.split(":")
+        tail = [p for p in parts[3:] if p]
+        if tail:
+            return fit_middle("ft:" + ":".join(tail), width)
+    return fit_middle(model, width)
