@@ -278,6 +278,9 @@ def test_ctrl_c_mid_scan_exits_130_without_tracebacks(tmp_path):
         stderr=follower,
         env=os.environ.copy(),
         start_new_session=True,
+        # a suite started with SIGINT ignored (`cmd &` in a script) would hand that on: Ctrl-C
+        # must reach the child as it reaches a process started from a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(follower)
     drawn = b""
