@@ -36,6 +36,7 @@ def good_file(path: Path, n: int = 12) -> Path:
     return path
 
 
+@pytest.mark.requires_bpe
 def test_a_valid_file_exits_0_with_the_json_object(tmp_path):
     path = good_file(tmp_path / "train.jsonl")
     out = run(str(path), "--json")
@@ -144,6 +145,7 @@ def test_unreadable_validation_file_exits_2(tmp_path):
     assert "v.jsonl" in out.stderr
 
 
+@pytest.mark.requires_bpe
 def test_validation_file_and_model_options(tmp_path):
     train = good_file(tmp_path / "train.jsonl")
     val = tmp_path / "val.jsonl"
@@ -155,6 +157,7 @@ def test_validation_file_and_model_options(tmp_path):
     assert [(w["line"], w["code"]) for w in report["warnings"]] == [(4, "duplicate_in_validation")]
 
 
+@pytest.mark.requires_bpe
 def test_dpo_method(tmp_path):
     path = tmp_path / "dpo.jsonl"
     row = {
