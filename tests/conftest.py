@@ -16,20 +16,40 @@ SHARED_TIKTOKEN = Path(__file__).resolve().parents[1].parent / "shared" / "tikto
 pytest_plugins = ["tests.sim_fixture"]
 
 
+# Why tiktoken's BPE files cannot be loaded (tests marked requires_bpe skip), or None.
+BPE_MISSING: str | None = None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global BPE_MISSING
+    config.addinivalue_line(
+        "markers",
+        "requires_bpe: needs tiktoken's BPE files (exact token counts); skipped without them",
+    )
     # The BPE files come from ../shared/tiktoken when the caller has not set a cache dir.
     if "TIKTOKEN_CACHE_DIR" not in os.environ and SHARED_TIKTOKEN.is_dir():
         os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN)
-    else:
-        # Elsewhere, let tiktoken fetch and cache them once now: the tests themselves run with
-        # the network blocked (see isolated_environment).
-        try:
-            import tiktoken
+    # Elsewhere, let tiktoken fetch and cache them once now: the tests themselves run with the
+    # network blocked (see isolated_environment).
+    try:
+        import tiktoken
 
-            for name in ("o200k_base", "cl100k_base"):
-                tiktoken.get_encoding(name)
-        except Exception as exc:  # offline with no cache: exact-count tests will say so
-            print(f"tiktoken BPE files unavailable ({exc}); set TIKTOKEN_CACHE_DIR")
+        for name in ("o200k_base", "cl100k_base"):
+            tiktoken.get_encoding(name)
+    except Exception as exc:  # offline with no cache: exact-count tests skip and say why
+        BPE_MISSING = (
+            f"tiktoken's BPE files are not available ({type(exc).__name__}); set "
+            "TIKTOKEN_CACHE_DIR to a folder holding them, or run once with network"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BPE_MISSING is None:
+        return
+    skip = pytest.mark.skip(reason=BPE_MISSING)
+    for item in items:
+        if item.get_closest_marker("requires_bpe"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

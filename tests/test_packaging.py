@@ -29,7 +29,8 @@ def test_wheel_contains_the_styles_and_the_entry_point(tmp_path):
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    wheel = next(tmp_path.glob("workbench-*.whl"))
+    # the distribution is finetune-workbench (`workbench` on PyPI is another project)
+    wheel = next(tmp_path.glob("finetune_workbench-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for css in (ROOT / "styles").glob("*.tcss"):
         assert f"workbench/styles/{css.name}" in names

@@ -36,6 +36,7 @@ def good_file(path: Path, n: int = 12) -> Path:
     return path
 
 
+@pytest.mark.requires_bpe
 def test_a_valid_file_exits_0_with_the_json_object(tmp_path):
     path = good_file(tmp_path / "train.jsonl")
     out = run(str(path), "--json")
@@ -144,17 +145,19 @@ def test_unreadable_validation_file_exits_2(tmp_path):
     assert "v.jsonl" in out.stderr
 
 
+@pytest.mark.requires_bpe
 def test_validation_file_and_model_options(tmp_path):
     train = good_file(tmp_path / "train.jsonl")
     val = tmp_path / "val.jsonl"
     val.write_text(train.read_text(encoding="utf-8").splitlines()[3] + "\n", encoding="utf-8")
-    out = run(str(train), "--validation-file", str(val), "--model", "gpt-3.5-turbo-0125", "--json")
+    out = run(str(train), "--validation-file", str(val), "--model", "gpt-4o-2024-08-06", "--json")
     assert out.returncode == 0
     report = json.loads(out.stdout)
-    assert report["model"] == "gpt-3.5-turbo-0125"
+    assert report["model"] == "gpt-4o-2024-08-06"
     assert [(w["line"], w["code"]) for w in report["warnings"]] == [(4, "duplicate_in_validation")]
 
 
+@pytest.mark.requires_bpe
 def test_dpo_method(tmp_path):
     path = tmp_path / "dpo.jsonl"
     row = {
@@ -278,6 +281,9 @@ def test_ctrl_c_mid_scan_exits_130_without_tracebacks(tmp_path):
         stderr=follower,
         env=os.environ.copy(),
         start_new_session=True,
+        # a suite started with SIGINT ignored (`cmd &` in a script) would hand that on: Ctrl-C
+        # must reach the child as it reaches a process started from a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(follower)
     drawn = b""

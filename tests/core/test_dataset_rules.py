@@ -109,11 +109,6 @@ ASSISTANT = {"role": "assistant", "content": "hello"}
             "no_assistant_target",
             "no assistant",
         ),
-        (
-            with_messages(USER, {**ASSISTANT, "weight": 0}),
-            "no_assistant_target",
-            "weight 0",
-        ),
         (with_messages(USER, {**ASSISTANT, "weight": 2}), "invalid_weight", "0 or 1"),
         (with_messages(USER, {**ASSISTANT, "weight": "1"}), "invalid_weight", '"1"'),
         (with_messages(USER, {**ASSISTANT, "weight": True}), "invalid_weight", "true"),
@@ -252,6 +247,24 @@ def test_numeric_weights_are_fine():
     assert validate_example(example) == []
     example = with_messages(USER, {**ASSISTANT, "weight": 1.0})
     assert validate_example(example) == []
+
+
+def test_weight_0_on_every_assistant_message_is_a_warning_and_still_billed():
+    """OpenAI names no rule against it and bills the whole example: warn, do not refuse."""
+    from workbench.core.dataset import example_token_counts
+    from workbench.core.tokens import get_tokenizer
+
+    o200k = get_tokenizer("gpt-4.1-mini")
+    example = with_messages(USER, {**ASSISTANT, "weight": 0}, USER, {**ASSISTANT, "weight": 0})
+    problems = validate_example(example)
+    assert [(p.code, p.severity) for p in problems] == [("teaches_nothing", "warning")]
+    assert "teaches nothing" in problems[0].message
+    total, assistant = example_token_counts(example, o200k)
+    trained = with_messages(USER, ASSISTANT, USER, ASSISTANT)
+    assert total == example_token_counts(trained, o200k)[0] and assistant == 0
+    # with no assistant message at all there is nothing to bill against: still an error
+    no_assistant = validate_example(with_messages(USER))
+    assert [(p.code, p.severity) for p in no_assistant] == [("no_assistant_target", "error")]
 
 
 def test_unknown_keys_are_warnings():

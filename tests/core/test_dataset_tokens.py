@@ -41,6 +41,8 @@ WEATHER_TOOL = {
     },
 }
 
+pytestmark = pytest.mark.requires_bpe  # every test here compares exact counts
+
 
 @pytest.fixture(scope="module")
 def o200k() -> Tokenizer:

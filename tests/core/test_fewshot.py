@@ -100,6 +100,7 @@ def test_example_without_pair_is_never_selected():
     assert select_examples([empty], FewShotSelection(ids=(1,))) == []
 
 
+@pytest.mark.requires_bpe
 def test_example_tokens_match_tiktoken():
     import tiktoken
 

@@ -87,6 +87,7 @@ def test_assemble_messages_per_approach():
         assemble_messages("zero-shot", "s", "{{missing}}", {})
 
 
+@pytest.mark.requires_bpe
 def test_prompt_size_matches_tiktoken_by_hand():
     enc = tiktoken.get_encoding("o200k_base")
     messages = [

@@ -44,6 +44,7 @@ def test_base_model_of_fine_tuned_ids():
     assert tokens.base_model_of("gpt-4.1") == "gpt-4.1"
 
 
+@pytest.mark.requires_bpe
 def test_exact_counts_with_the_cached_files():
     o200k = get_tokenizer("gpt-4o")
     cl100k = get_tokenizer("gpt-3.5-turbo")

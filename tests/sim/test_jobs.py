@@ -194,6 +194,27 @@ def test_bad_file_fails_the_job_naming_the_line(sim, tmp_path):
     assert events[0].level == "error" and "line 4" in events[0].message
 
 
+def test_weight_0_everywhere_trains_and_bills_instead_of_failing(sim, tmp_path):
+    """`weight: 0` on every assistant message is no rule of OpenAI's: the job runs, billed whole."""
+    client = sim.client()
+    lines = [json.loads(line) for line in sft_lines(10, "quiet")]
+    for example in lines:
+        for message in example["messages"]:
+            if message["role"] == "assistant":
+                message["weight"] = 0
+    path = write_jsonl(tmp_path / "quiet.jsonl", [json.dumps(e) for e in lines])
+    job = client.fine_tuning.jobs.create(
+        model=MODEL,
+        training_file=upload(client, path),
+        hyperparameters={"n_epochs": 1},
+    )
+    done = wait_for_status(client, job.id)
+    assert done.status == "succeeded", done.error
+    report = validate_file(path, model=MODEL)
+    assert report.ok and report.tokens.billed_per_epoch > 0
+    assert done.trained_tokens == report.tokens.billed_per_epoch
+
+
 def test_bad_validation_file_names_its_param(sim, tmp_path, train_file):
     client = sim.client()
     valid = tmp_path / "valid.jsonl"

@@ -173,7 +173,7 @@ def test_missing_textual_serve_says_how_to_install(
     monkeypatch.setitem(sys.modules, "textual_serve", None)  # import fails as if not installed
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)
     assert main(["serve", "--port", "1"]) == 2
-    assert "pip install 'workbench[web]'" in capsys.readouterr().err
+    assert "pip install 'finetune-workbench[web]'" in capsys.readouterr().err
 
 
 def test_a_busy_port_is_reported_before_serving() -> None:

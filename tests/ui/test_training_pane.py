@@ -122,7 +122,7 @@ async def test_create_dataset_and_add_an_example_through_the_form(db_path):
             lambda: store.get_example(app.db, row.id).messages[-1].get("weight") == 0,
         )
         problems = store.get_example(app.db, row.id).problems
-        assert [p["code"] for p in problems] == ["no_assistant_target"]
+        assert [p["code"] for p in problems] == ["teaches_nothing"]
         assert "⚠" in str(turns[1].query_one(".turn-problem").render()) or str(
             editor.query_one("#editor-summary").render()
         )

@@ -20,12 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from workbench.config import ConfigError, load_config
+    from workbench.core.display import printable
     from workbench.providers.health import check_profile
+
+    def say(line: str) -> None:  # model ids and error details come from the server
+        print(printable(line))
 
     try:
         config = load_config(profile=args.profile)
     except ConfigError as exc:
-        print(f"workbench doctor: {exc}", file=sys.stderr)
+        print(f"workbench doctor: {printable(exc)}", file=sys.stderr)
         return 2
     report = check_profile(config.profile, probe_chat=args.probe_chat)
     if args.json:
@@ -33,21 +37,21 @@ def run(args: argparse.Namespace) -> int:
         data["warnings"] = list(config.warnings)
         print(json.dumps(data, indent=2))
         return 0 if report.ok else 1
-    print(f"profile {report.profile} ({report.kind})  {report.base_url}")
+    say(f"profile {report.profile} ({report.kind})  {report.base_url}")
     for warning in config.warnings:
-        print(f"  ! {warning}")
+        say(f"  ! {warning}")
     marks = {True: "ok ", False: "ERR", None: " - "}
     for check in report.checks:
-        print(f"  {marks[check.ok]} {check.name}: {check.detail}")
+        say(f"  {marks[check.ok]} {check.name}: {check.detail}")
     if report.fine_tunable_models:
-        print("  fine-tunable models:")
+        say("  fine-tunable models:")
         for model in report.fine_tunable_models:
-            print(f"      {'' if model['usable'] else '(unusable) '}{model['note']}")
+            say(f"      {'' if model['usable'] else '(unusable) '}{model['note']}")
     if report.deployments:
-        print("  deployments:")
+        say("  deployments:")
         for model, name in report.deployments.items():
-            print(f"      {model} -> {name}")
+            say(f"      {model} -> {name}")
     for note in report.notes:
-        print(f"  ! {note}")
-    print("all good" if report.ok else "problems found (see ERR lines)")
+        say(f"  ! {note}")
+    say("all good" if report.ok else "problems found (see ERR lines)")
     return 0 if report.ok else 1

@@ -89,6 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from workbench.config import ConfigError, db_path, load_config
+    from workbench.core.display import printable
     from workbench.core.estimate import DEFAULT_VOLUME, EstimateSettings
     from workbench.core.evaluate import verdict_markdown
     from workbench.core.pricing import check_overrides
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             verdict, title=f"Fine-tune or prompt-engineer? ({setup.prompt_name})"
         )
         if args.markdown == "-":
-            sys.stdout.write(text)
+            sys.stdout.write(printable(text))
         else:
             path = Path(args.markdown)
             try:
@@ -172,12 +173,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote the verdict to {path.resolve()}", file=sys.stderr)
         return 0
     for line in report_lines(setup.prompt_name, data.dataset, est, verdict):
-        print(line)
+        print(printable(line))  # prompt and dataset names are the user's: no control characters
     return 0
 
 
 def report_lines(prompt: str, dataset: str | None, est, verdict) -> list[str]:
     """The estimate and verdict as aligned plain text."""
+    from workbench.core.display import plural
     from workbench.core.evaluate import fmt_count, fmt_latency, fmt_months, fmt_score, fmt_usd
 
     s = est.settings
@@ -230,7 +232,8 @@ def report_lines(prompt: str, dataset: str | None, est, verdict) -> list[str]:
     if t is not None:
         rate = "no price" if t.rate_per_million is None else f"${t.rate_per_million:.2f}/M"
         lines.append(
-            f"training: {t.examples} examples, {t.billed_tokens_per_epoch:,} tokens × {t.epochs} epochs "
+            f"training: {plural(t.examples, 'example')}, {t.billed_tokens_per_epoch:,} tokens × "
+            f"{plural(t.epochs, 'epoch')} "
             f"= {t.trained_tokens:,} tokens at {rate} = {fmt_usd(t.cost)}"
         )
     if est.break_even is not None:

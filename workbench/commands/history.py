@@ -12,6 +12,10 @@ APPROACHES = ("zero-shot", "few-shot", "fine-tuned")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "With --profile, only the runs made through that profile (it must be in the config). "
+        "Exit status: 0 done (also when no run matches), 2 bad arguments or an unknown profile."
+    )
     parser.add_argument("--json", action="store_true", help="one JSON array on stdout")
     parser.add_argument(
         "--limit", type=int, default=20, metavar="N", help="at most N runs (default 20; 0 = all)"
@@ -35,10 +39,20 @@ def _one_line(text: str, width: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from workbench.config import db_path
+    from workbench.core.display import plural, printable
 
     if args.limit < 0:
         print("workbench history: --limit must be 0 or more", file=sys.stderr)
         return 2
+    profile = getattr(args, "profile", None)
+    if profile:
+        from workbench.config import ConfigError, load_config
+
+        try:
+            load_config(profile=profile)
+        except ConfigError as exc:
+            print(f"workbench history: {printable(exc)}", file=sys.stderr)
+            return 2
     path = db_path(args.db)
     if not path.exists():
         print(f"workbench history: no database at {path} (no runs yet)", file=sys.stderr)
@@ -51,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
     db = open_db(path)
     try:
         filters = dict(
-            prompt=args.prompt, model=args.model, approach=args.approach, search=args.search
+            prompt=args.prompt,
+            model=args.model,
+            approach=args.approach,
+            search=args.search,
+            profile=profile,
         )
         runs = list_runs(db, limit=args.limit or None, **filters)
         total = count_runs(db, **filters)
@@ -73,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     print(header)
     for r in runs:
         answer = r.answer if r.status == "ok" else f"[{r.error_kind or r.status}] {r.answer}"
-        print(
+        # prompt names, models and answers are data: their control characters are shown, not sent
+        line = (
             f"{r.id:>5}  {r.created_at[:16].replace('T', ' '):16}  {_one_line(r.prompt_name, 14):14} "
             f"{r.version_label:>4}  {r.approach:10}  {_one_line(r.model, 26):26}  "
             f"{'-' if r.input_tokens is None else r.input_tokens:>6} "
@@ -81,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'-' if r.latency_ms is None else r.latency_ms:>7}  {_cost(r.cost_usd):>10}  "
             f"{_one_line(answer, 60)}"
         )
+        print(printable(line))
     if total > len(runs):
-        print(f"showing {len(runs)} of {total} runs (--limit 0 for all)", file=sys.stderr)
+        print(f"showing {len(runs)} of {plural(total, 'run')} (--limit 0 for all)", file=sys.stderr)
     return 0

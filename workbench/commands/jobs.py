@@ -59,7 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _err(message: str) -> None:
-    print(f"workbench jobs: {message}", file=sys.stderr)
+    from workbench.core.display import printable
+
+    print(f"workbench jobs: {printable(message)}", file=sys.stderr)
+
+
+def _out(line: str, **kwargs: Any) -> None:
+    """A text-mode line of job data (ids, models, events, server errors), controls made visible."""
+    from workbench.core.display import printable
+
+    print(printable(line), **kwargs)
 
 
 def _job_json(job: Any, **extra: Any) -> dict[str, Any]:
@@ -194,12 +203,12 @@ def _list(ctx: _Context, args: argparse.Namespace) -> int:
         _err(f"no jobs for profile {ctx.profile.name!r}" + ("" if remote_ok else " stored"))
     else:
         widths = (30, 16, 34, 16, 9)
-        print(
+        _out(
             f"{'JOB':<{widths[0]}} {'STATUS':<{widths[1]}} {'MODEL':<{widths[2]}} "
             f"{'CREATED':<{widths[3]}} {'ELAPSED':<{widths[4]}} PROGRESS / COST"
         )
         for r in rows:
-            print(
+            _out(
                 f"{r['id']:<{widths[0]}} {r['status']:<{widths[1]}} {r['model']:<{widths[2]}} "
                 f"{r['created']:<{widths[3]}} {r['elapsed']:<{widths[4]}} "
                 f"{r['progress'] or '—'}  {r['cost']}"
@@ -238,19 +247,19 @@ def _show(ctx: _Context, args: argparse.Namespace) -> int:
         )
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
-    print(f"{job.id}  {job.status}  {job.model}")
+    _out(f"{job.id}  {job.status}  {job.model}")
     for key in ("created", "elapsed", "progress", "cost", "dataset", "fine_tuned_model", "error"):
         if row.get(key):
-            print(f"  {key:<17}{row[key]}")
+            _out(f"  {key:<17}{row[key]}")
     if checkpoints:
-        print("  checkpoints")
+        _out("  checkpoints")
         for c in checkpoints:
             metrics = ", ".join(f"{k}={v:.4g}" for k, v in c.metrics.items() if k != "step")
-            print(f"    step {c.step_number}: {c.fine_tuned_model_checkpoint}  {metrics}")
+            _out(f"    step {c.step_number}: {c.fine_tuned_model_checkpoint}  {metrics}")
     if events:
-        print("  recent events (newest first)")
+        _out("  recent events (newest first)")
         for e in events:
-            print(f"    {_event_line(e)}")
+            _out(f"    {_event_line(e)}")
     return EXIT_OK
 
 
@@ -262,6 +271,7 @@ def _event_line(event: Any) -> str:
 
 def _watch(ctx: _Context, args: argparse.Namespace) -> int:
     from workbench.core import jobs as cj
+    from workbench.core.display import printable
     from workbench.store import jobs as store
 
     if args.interval <= 0 or args.max_interval < args.interval:
@@ -309,15 +319,15 @@ def _watch(ctx: _Context, args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(event.__dict__, ensure_ascii=False), flush=True)
             else:
-                print(_event_line(event), flush=True)
+                _out(_event_line(event), flush=True)
         points = cj.metric_series(store.progress_events(ctx.db, job.base_url, job.id))
         line = f"[{job.status}] " + (cj.progress(job, points, time.time()).describe() or "")
         if not args.json and line != last_line:
             if tty:
-                sys.stdout.write("\r\x1b[K" + line)
+                sys.stdout.write("\r\x1b[K" + printable(line))
                 sys.stdout.flush()
             else:
-                print(line, flush=True)
+                _out(line, flush=True)
             last_line = line
         if job.terminal:
             if tty:
@@ -327,7 +337,7 @@ def _watch(ctx: _Context, args: argparse.Namespace) -> int:
             elif job.error_text:
                 _err(f"{job.id} {job.status}: {job.error_text}")
             elif job.fine_tuned_model:
-                print(f"fine-tuned model: {job.fine_tuned_model}", flush=True)
+                _out(f"fine-tuned model: {job.fine_tuned_model}", flush=True)
             return EXIT_OK if job.status == "succeeded" else EXIT_FAILED
         time.sleep(schedule.after_poll(outcome.changed))
 
@@ -348,5 +358,5 @@ def _act(ctx: _Context, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_job_json(job), ensure_ascii=False, default=str))
     else:
-        print(f"{job.id}: {job.status}")
+        _out(f"{job.id}: {job.status}")
     return EXIT_OK

@@ -20,11 +20,18 @@ from urllib.parse import urlsplit
 
 HELP = "serve the app in a browser tab (one app process per tab, same database)"
 
-INSTALL_HINT = "browser mode needs textual-serve: pip install 'workbench[web]'"
+INSTALL_HINT = (
+    "browser mode needs the web extra (textual-serve): pip install 'finetune-workbench[web]' "
+    "(from a clone: pip install -e '.[web]')"
+)
 LOOPBACK_NAMES = ("localhost", "localhost.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Needs the web extra (textual-serve): pip install 'finetune-workbench[web]', "
+        "or from a clone pip install -e '.[web]'."
+    )
     parser.add_argument(
         "--host",
         default="127.0.0.1",

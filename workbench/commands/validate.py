@@ -104,10 +104,6 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _where(problem, validation_prefix: str) -> str:
     """`line 12`, `validation file line 3`, or `file` for whole-file findings."""
     prefix = "validation file " if problem.message.startswith(validation_prefix) else ""
@@ -119,29 +115,31 @@ def _where(problem, validation_prefix: str) -> str:
 def render(report) -> str:
     """The readable report: a verdict line, problems grouped by kind with line numbers, figures."""
     from workbench.core.dataset import VALIDATION_PREFIX
+    from workbench.core.display import plural, printable
 
     out: list[str] = []
     verdict = "valid" if report.ok else "NOT valid"
+    # the token estimate is said once, as the closing note, not as a warning of its own
+    warnings = [p for p in report.warnings if p.code != "token_estimate"]
     out.append(
-        f"{report.file}: {verdict} — {_plural(report.examples, 'example')}, "
-        f"{report.valid_examples:,} valid; {_plural(len(report.errors), 'error')}, "
-        f"{_plural(len(report.warnings), 'warning')}"
+        f"{report.file}: {verdict} — {plural(report.examples, 'example')}, "
+        f"{report.valid_examples:,} valid; {plural(len(report.errors), 'error')}, "
+        f"{plural(len(warnings), 'warning')}"
     )
     out.append(f"model {report.model} · method {report.method}")
     if report.validation_file:
         out.append(
             f"validation file {report.validation_file}: "
-            f"{_plural(report.validation_examples, 'example')}"
+            f"{plural(report.validation_examples, 'example')}"
         )
-    for title, problems in (("Errors", report.errors), ("Warnings", report.warnings)):
+    for title, problems in (("Errors", report.errors), ("Warnings", warnings)):
         if not problems:
             continue
         out.append("")
         out.append(f"{title} ({len(problems):,})")
         groups: dict[str, list] = defaultdict(list)
         for p in problems:
-            if p.code != "token_estimate":  # said once, as the closing note
-                groups[p.code].append(p)
+            groups[p.code].append(p)
         for code, items in groups.items():
             out.append(f"  {code} ({len(items):,})")
             for p in items[:SHOWN_PER_CODE]:
@@ -157,14 +155,16 @@ def render(report) -> str:
     t = report.tokens
     out.append("")
     if report.valid_examples:
+        # every token figure is an estimate when the BPE files could not be loaded
         approx = "" if report.tokenizer_exact else "≈ "
-        out.append(f"Tokens ({_plural(report.valid_examples, 'valid example')})")
+        out.append(f"Tokens ({plural(report.valid_examples, 'valid example')})")
         out.append(f"  total {approx}{t.total:,} · assistant {approx}{t.assistant:,}")
         out.append(
-            f"  per example: min {t.min:,} · median {t.median:,} · p95 {t.p95:,} · max {t.max:,}"
+            f"  per example: min {approx}{t.min:,} · median {approx}{t.median:,} · "
+            f"p95 {approx}{t.p95:,} · max {approx}{t.max:,}"
         )
         if t.over_limit:
-            out.append(f"  {_plural(t.over_limit, 'example')} over the limit (truncated)")
+            out.append(f"  {plural(t.over_limit, 'example')} over the limit (truncated)")
         out.append(f"  billed per epoch {approx}{t.billed_per_epoch:,}")
         cost = (
             f"≈ ${report.estimated_cost_usd:,.2f}"
@@ -172,11 +172,12 @@ def render(report) -> str:
             else "no training price for this model"
         )
         out.append(
-            f"Training: {report.epochs} epochs (auto) × {t.billed_per_epoch:,} = "
-            f"{report.estimated_training_tokens:,} tokens → {cost}"
+            f"Training: {plural(report.epochs, 'epoch')} (auto) × {approx}{t.billed_per_epoch:,} = "
+            f"{approx}{report.estimated_training_tokens:,} tokens → {cost}"
         )
     else:
         out.append("No valid examples: no token figures.")
     if not report.tokenizer_exact:
         out.append(f"Note: {report.tokenizer_note}")
-    return "\n".join(out) + "\n"
+    # file names, key names and roles come from the user's files: no control character gets out
+    return printable("\n".join(out)) + "\n"

@@ -23,6 +23,7 @@ from workbench.core.dataset import (
     token_limit,
     validate_example,
 )
+from workbench.core.jsonl import check_regular_file, parse_jsonl_line
 
 BOM = b"\xef\xbb\xbf"
 
@@ -62,38 +63,29 @@ def write_jsonl(objs: Iterable[dict[str, Any]], fh: IO[bytes]) -> tuple[int, str
 def parse_line(
     raw_bytes: bytes, line: int, *, method: str = "supervised", model: str | None = None
 ) -> ImportedLine:
-    """Parse one JSONL line (without its newline) and check it with the validator."""
-    if line == 1 and raw_bytes.startswith(BOM):
-        raw_bytes = raw_bytes[len(BOM) :]
-    if raw_bytes.endswith(b"\r"):
-        raw_bytes = raw_bytes[:-1]
+    """Parse one JSONL line (without its newline) and check it with the validator.
+
+    Never raises on bad input: what does not parse, or parses to something no rule can check,
+    comes back with `data` None (or its problems) and the text kept."""
+    parsed = parse_jsonl_line(raw_bytes, line)
+    if parsed.problem is not None:
+        return ImportedLine(line, None, parsed.text, [parsed.problem])
+    obj = parsed.value
     try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        text = raw_bytes.decode("utf-8", errors="replace")
-        return ImportedLine(
-            line,
-            None,
-            text,
-            [
-                Problem(
-                    line,
-                    "invalid_encoding",
-                    f"not UTF-8 text at byte {exc.start + 1} (bad bytes shown as \ufffd)",
-                )
-            ],
-        )
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return ImportedLine(
-            line,
-            None,
-            text,
-            [Problem(line, "invalid_json", f"not valid JSON at column {exc.colno}: {exc.msg}")],
-        )
-    problems = list(validate_example(obj, method=method, line=line, model=model))
-    return ImportedLine(line, obj if isinstance(obj, dict) else None, text, problems)
+        problems = list(validate_example(obj, method=method, line=line, model=model))
+    except Exception as exc:  # a gap in our rules must not end an import or pass the line
+        problems = [Problem(line, "unchecked", f"could not check this line ({type(exc).__name__})")]
+    return ImportedLine(line, obj if isinstance(obj, dict) else None, parsed.text, problems)
+
+
+def parse_text(
+    text: str, line: int, *, method: str = "supervised", model: str | None = None
+) -> ImportedLine:
+    """What the raw-JSON editor typed, through the same parser as a file's line.
+
+    Text that cannot be UTF-8 (a lone surrogate character) reaches the parser as an escape, so it
+    is reported on the line instead of raising."""
+    return parse_line(text.encode("utf-8", "backslashreplace"), line, method=method, model=model)
 
 
 def read_jsonl(
@@ -102,7 +94,9 @@ def read_jsonl(
     """Every non-blank line of a JSONL file, streamed, with its line number and problems.
 
     A UTF-8 BOM on line 1 and "\\r\\n" endings are accepted; blank lines carry nothing and are skipped.
+    NotARegularFile (an OSError) for a pipe, a device or a directory.
     """
+    check_regular_file(path)
     with open(path, "rb") as fh:
         for number, raw_bytes in enumerate(fh, start=1):
             raw_bytes = raw_bytes.rstrip(b"\n")
@@ -113,12 +107,10 @@ def read_jsonl(
 
 def sniff_method(path: str | Path, lines: int = 50) -> str:
     """ "dpo" when the file's first parseable object is a preference pair, else "supervised"."""
+    check_regular_file(path)
     with open(path, "rb") as fh:
-        for _, raw_bytes in zip(range(lines), fh, strict=False):
-            try:
-                obj = json.loads(raw_bytes.lstrip(BOM).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                continue
+        for number, raw_bytes in zip(range(1, lines + 1), fh, strict=False):
+            obj = parse_jsonl_line(raw_bytes.rstrip(b"\n"), number).value
             if isinstance(obj, dict):
                 return "dpo" if "preferred_output" in obj or "input" in obj else "supervised"
     return "supervised"
@@ -141,6 +133,7 @@ def read_csv(
     `line` is the physical line the record starts on (the header is line 1), so quoted multi-line
     cells still point at the right place.
     """
+    check_regular_file(path)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         try:

@@ -149,7 +149,10 @@ def _check_supervised(obj: dict, f: _Findings) -> None:
     if assistants == 0:
         f.error("no_assistant_target", "no assistant message to train on")
     elif trained == 0:
-        f.error("no_assistant_target", "every assistant message has weight 0: nothing to train on")
+        # OpenAI documents no such rule (and bills the whole example): a warning, not an error
+        f.warn(
+            "teaches_nothing", "every assistant message has weight 0: this example teaches nothing"
+        )
 
 
 def _check_parallel(obj: Mapping, f: _Findings, where: str = "") -> None:

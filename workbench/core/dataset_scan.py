@@ -19,6 +19,7 @@ from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from workbench.core import dataset as ds
@@ -31,6 +32,8 @@ from workbench.core.dataset_rules import (
     token_counts,
     tool_constants,
 )
+from workbench.core.jsonl import check_regular_file, parse_jsonl_line
+from workbench.core.model_lifecycle import openai_shut_down_message
 from workbench.core.tokens import Tokenizer, encoding_name_for_model, get_tokenizer
 
 BOM = b"\xef\xbb\xbf"
@@ -79,7 +82,7 @@ class LineChecker:
         totals = result.totals
         for raw in lines:
             if line_no == 1 and raw.startswith(BOM):
-                raw = raw[3:]
+                raw = raw[3:]  # so a lone BOM on line 1 reads as a blank line
             self._check_line(raw, line_no, result, totals)
             line_no += 1
         return result
@@ -93,31 +96,11 @@ class LineChecker:
             )
             return
         result.examples += 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            result.problems.append(
-                Problem(
-                    line_no,
-                    "invalid_encoding",
-                    f"not valid UTF-8 at byte {exc.start + 1} of the line "
-                    f"(0x{raw[exc.start]:02x}): save the file as UTF-8",
-                )
-            )
+        parsed = parse_jsonl_line(raw, line_no)
+        if parsed.problem is not None:
+            result.problems.append(parsed.problem)
             return
-        try:
-            obj = json.loads(text)
-        except RecursionError:
-            result.problems.append(Problem(line_no, "invalid_json", "JSON nested too deeply"))
-            return
-        except ValueError as exc:
-            msg = getattr(exc, "msg", str(exc))
-            col = getattr(exc, "colno", None)
-            where = f" at column {col}" if col else ""
-            result.problems.append(
-                Problem(line_no, "invalid_json", f"not valid JSON{where}: {msg}")
-            )
-            return
+        obj, text = parsed.value, parsed.text
         findings = _Findings(line_no)
         try:
             # the special-token scan walks every string: skip it when the line cannot hold one
@@ -274,9 +257,7 @@ def auto_workers(size: int) -> int:
 
 def _check_readable(path: Path) -> tuple[int, bytes]:
     """The file's size and first bytes; OSError when it cannot be read as a file."""
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory", str(path))
-    size = path.stat().st_size
+    size = check_regular_file(path).st_size
     with open(path, "rb") as fh:
         head = fh.read(4)
     return size, head
@@ -394,6 +375,9 @@ def scan(
                 WARNING,
             )
         )
+    shut_down = openai_shut_down_message(model, date.today())
+    if shut_down is not None:
+        problems.append(Problem(0, "model_shut_down", shut_down))
     if method == "dpo" and report.valid_examples:
         problems.append(Problem(0, "dpo_billing_estimate", ds.DPO_BILLING_NOTE, WARNING))
     if not tokenizer.exact:

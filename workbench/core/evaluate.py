@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.messages import content_text
+from workbench.core.display import plural
 
 SCORERS = ("exact", "contains", "regex", "json", "json_schema", "numeric", "judge")
 SCORER_LABELS = {
@@ -437,9 +438,9 @@ def _setup(f: ApproachFacts) -> str:
     if f.approach == "zero-shot":
         return "a prompt"
     if f.approach == "few-shot":
-        return f"{f.examples_needed} examples in the prompt"
+        return f"{plural(f.examples_needed, 'example')} in the prompt"
     time = f.train_time or "train ~10 min–2 h"
-    return f"{f.examples_needed} training examples; {time}"
+    return f"{plural(f.examples_needed, 'training example')}; {time}"
 
 
 def horizon_cost(f: ApproachFacts, volume: int, months: float) -> float | None:

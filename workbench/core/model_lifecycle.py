@@ -81,3 +81,35 @@ def azure_describe(model: str, today: date) -> str:
     return (
         f"{model} (Azure trains until {dates.training_until.isoformat()}, in {days} days{serving})"
     )
+
+
+def openai_shutdown(model: str) -> date | None:
+    """The day OpenAI shut down (or shuts down) `model` as a fine-tuning base, when known.
+
+    Takes a snapshot (`gpt-3.5-turbo-0125`), an alias that names one snapshot family
+    (`gpt-4.1-nano`) or a fine-tuned id (its base counts)."""
+    import re
+
+    from workbench.core.jobs import KNOWN_FINE_TUNABLE
+    from workbench.core.tokens import base_model_of
+
+    base = base_model_of(model.strip()).lower()
+    if base in KNOWN_FINE_TUNABLE:
+        found = {KNOWN_FINE_TUNABLE[base]}
+    else:
+        snapshot = re.compile(re.escape(base) + r"-\d{4}(?:-\d{2}-\d{2})?")
+        found = {day for name, day in KNOWN_FINE_TUNABLE.items() if snapshot.fullmatch(name)}
+    if len(found) != 1 or None in found:
+        return None  # unknown, or an alias whose snapshots end on different days
+    return date.fromisoformat(found.pop())
+
+
+def openai_shut_down_message(model: str, today: date) -> str | None:
+    """Why OpenAI will refuse a fine-tuning job on `model` today (it is shut down), or None."""
+    day = openai_shutdown(model)
+    if day is None or today < day:
+        return None
+    return (
+        f"OpenAI shut down {model} on {day.isoformat()}: it accepts no fine-tuning job; "
+        "choose another --model"
+    )

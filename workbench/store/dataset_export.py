@@ -25,6 +25,7 @@ from workbench.core.dataset_io import (
     split_train_validation,
     write_jsonl,
 )
+from workbench.core.display import plural
 from workbench.store import examples as store
 from workbench.store.examples import Example
 
@@ -55,11 +56,13 @@ class ImportSummary:
     def describe(self) -> str:
         if not self.lines:
             return "nothing imported: the file has no examples"
-        text = f"imported {self.lines} rows: {self.valid} valid"
+        text = f"imported {plural(self.lines, 'row')}: {self.valid:,} valid"
         if self.with_warnings:
-            text += f" ({self.with_warnings} with warnings)"
+            text += f" ({self.with_warnings:,} with warnings)"
         if self.with_problems:
-            text += f", {self.with_problems} with problems (kept, marked ⚠, fix them in the editor)"
+            text += (
+                f", {self.with_problems:,} with problems (kept, marked ⚠, fix them in the editor)"
+            )
         return text
 
 
@@ -92,6 +95,8 @@ def import_lines(
     Give it lines read without a model: the token count is done here, once per row."""
     summary = ImportSummary()
     batch: list[dict[str, Any]] = []
+    # rows of this import get ids above this: a failure half-way removes them again
+    before = db.execute("select coalesce(max(id), 0) from examples").fetchone()[0]
 
     def flush() -> None:
         if batch:
@@ -100,6 +105,30 @@ def import_lines(
             if progress:
                 progress(summary.lines)
 
+    try:
+        _import_rows(lines, summary, batch, flush, tokenizer, method, model)
+    except BaseException:
+        with db.atomic():
+            db.execute("delete from examples where dataset_id = ? and id > ?", [dataset_id, before])
+        raise
+    return summary
+
+
+def drop_new_dataset(db: sqlite_utils.Database, dataset: store.Dataset | None) -> None:
+    """Remove a dataset an import created before failing: no empty dataset is left behind."""
+    if dataset is not None:
+        store.delete_dataset(db, dataset.id)
+
+
+def _import_rows(
+    lines: Iterable[ImportedLine],
+    summary: ImportSummary,
+    batch: list[dict[str, Any]],
+    flush: Callable[[], None],
+    tokenizer: Any,
+    method: str,
+    model: str | None,
+) -> None:
     counter = RepeatCountingTokenizer(tokenizer) if tokenizer is not None else None
     for item in lines:
         problems = list(item.problems)
@@ -131,7 +160,6 @@ def import_lines(
         if len(batch) >= IMPORT_BATCH:
             flush()
     flush()
-    return summary
 
 
 def _has_errors(example: store.Example) -> bool:
@@ -176,8 +204,9 @@ def export_version(
     ids, left_out = export_rows(db, dataset_id, split)
     if left_out and not allow_problems:
         raise ExportRefused(
-            f"{left_out} {split} rows of {dataset.name!r} still have problems; fix them or export "
-            f"only the {len(ids)} valid rows",
+            f"{plural(left_out, split + ' row')} of {dataset.name!r} still "
+            f"{'has' if left_out == 1 else 'have'} problems; fix them or export "
+            f"only the {plural(len(ids), 'valid row')}",
             left_out,
             len(ids),
         )

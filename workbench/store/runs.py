@@ -154,11 +154,20 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> Run:
 
 
 def _where(
-    prompt: str | None, model: str | None, approach: str | None, search: str | None
+    prompt: str | None,
+    model: str | None,
+    approach: str | None,
+    search: str | None,
+    profile: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for column, value in (("prompt_name", prompt), ("model", model), ("approach", approach)):
+    for column, value in (
+        ("prompt_name", prompt),
+        ("model", model),
+        ("approach", approach),
+        ("profile", profile),
+    ):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -178,11 +187,12 @@ def list_runs(
     model: str | None = None,
     approach: str | None = None,
     search: str | None = None,
+    profile: str | None = None,
     limit: int | None = 50,
     offset: int = 0,
 ) -> list[Run]:
     """A page of runs, newest first, optionally filtered (exact prompt/model/approach, text search)."""
-    where, params = _where(prompt, model, approach, search)
+    where, params = _where(prompt, model, approach, search, profile)
     sql = f"select * from runs{where} order by created_at desc, id desc"
     if limit is not None:
         sql += " limit ? offset ?"
@@ -197,8 +207,9 @@ def count_runs(
     model: str | None = None,
     approach: str | None = None,
     search: str | None = None,
+    profile: str | None = None,
 ) -> int:
-    where, params = _where(prompt, model, approach, search)
+    where, params = _where(prompt, model, approach, search, profile)
     return db.execute(f"select count(*) from runs{where}", params).fetchone()[0]
 
 

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
+from workbench.core.display import plural
 from workbench.core.evaluate import (
     SCORER_LABELS,
     Scorer,
@@ -235,7 +236,7 @@ class EvalPanel(Vertical):
                 note = f" · {len(batch)} batch(es) still running" if batch else ""
                 text = Text(
                     f"last run {view.group.created_at[:16].replace('T', ' ')} · "
-                    f"{len(view.disagreements)} disagreements{note} · e: run again",
+                    f"{plural(len(view.disagreements), 'disagreement')}{note} · e: run again",
                     style="dim",
                 )
                 failed = [r for r in view.group.runs if r.status == "failed" and r.error]
@@ -418,7 +419,9 @@ class EvalPanel(Vertical):
                 evals.finish_run(db, run.id, "done")
             else:  # not one answer: say why rather than show a table of errors
                 evals.finish_run(db, run.id, "failed", first_error[run.id])
-        self._end(f"done: {len(cases)} items × {len(targets)} approaches")
+        self._end(
+            f"done: {plural(len(cases), 'item')} × {plural(len(targets), 'approach', 'approaches')}"
+        )
 
     @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False, description="batch")
     def run_batch(
@@ -479,7 +482,11 @@ class EvalPanel(Vertical):
                 )
                 status = "done" if state.status == "completed" else "failed"
                 evals.finish_run(db, run.id, status, state.errors or None)
-            call(self._end, f"done: {len(cases)} items × {len(runs)} approaches (Batch API)")
+            call(
+                self._end,
+                f"done: {plural(len(cases), 'item')} × "
+                f"{plural(len(runs), 'approach', 'approaches')} (Batch API)",
+            )
         except Exception as exc:
             message = explain_error(exc).message
             for run_id in run_ids:

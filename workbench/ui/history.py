@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
+from workbench.core.display import short_model
 from workbench.store.runs import Run, count_runs, distinct_values, get_run, list_runs
 from workbench.ui.history_detail import RunDetail
 from workbench.ui.pane import PaneScreen
@@ -32,12 +33,14 @@ APPROACH_SHORT = {"zero-shot": "zero", "few-shot": "few", "fine-tuned": "ft"}
 def run_row(run: Run) -> list[Text]:
     """One table row; every cell is Text so `[/INST]` in an answer stays literal."""
     answer = " ".join(run.answer.split())
-    if run.status != "ok":
+    if run.status != "ok":  # the reason first: the answer streamed before it failed, if any, after
+        reason = " ".join((run.error_message or "").split())
+        answer = " · ".join(t for t in (reason, answer) if t)
         answer = f"⚠ {run.error_kind or run.status}: {answer}"
     return [
         Text(str(run.id), justify="right"),
         Text(APPROACH_SHORT.get(run.approach, run.approach)),
-        Text(run.model),
+        Text(short_model(run.model, COLUMN_WIDTHS["Model"])),
         Text("-" if run.input_tokens is None else str(run.input_tokens), justify="right"),
         Text("-" if run.output_tokens is None else str(run.output_tokens), justify="right"),
         Text("-" if run.latency_ms is None else f"{run.latency_ms / 1000:.1f}s", justify="right"),

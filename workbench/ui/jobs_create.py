@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from workbench.core import jobs as cj
+from workbench.core.display import plural
 
 
 def today() -> date:
@@ -223,7 +224,7 @@ class CreateJobModal(ModalScreen[str | None]):
         box.disabled = not has_validation
         box.value = has_validation
         box.label = (
-            f"also send the dataset's validation split ({dataset[3]} examples)"
+            f"also send the dataset's validation split ({plural(dataset[3], 'example')})"
             if has_validation
             else "no validation split in this dataset"
         )
@@ -393,7 +394,7 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         if exc.problem_rows:
             # the export's own advice ("export only the valid rows") does not apply here: the job
             # is built from the dataset, so exporting in F3 changes nothing
-            rows = "1 row" if exc.problem_rows == 1 else f"{exc.problem_rows:,} rows"
+            rows = plural(exc.problem_rows, "row")
             text.append(
                 f"✗ {rows} of the dataset still {'has' if exc.problem_rows == 1 else 'have'} "
                 "problems: fix or delete them in Training data (F3, f lists them), then check again",
@@ -410,10 +411,12 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     )
     ok = not report.errors
     mark, style = ("✓", "green") if ok else ("✗", "bold red")
-    text.append(f"{mark} validation: {report.examples} examples", style=style)
+    text.append(f"{mark} validation: {plural(report.examples, 'example')}", style=style)
     if valid:
-        text.append(f" + {valid[0].examples} validation examples")
-    text.append(f", {len(report.errors)} errors, {len(report.warnings)} warnings")
+        text.append(f" + {plural(valid[0].examples, 'validation example')}")
+    text.append(
+        f", {plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
+    )
     for problem in [*report.errors, *report.warnings][:4]:
         where = f"line {problem.line}: " if problem.line else ""
         text.append(
@@ -423,10 +426,13 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     epochs = chosen if isinstance(chosen, int) else report.epochs
     per_epoch = report.tokens.billed_per_epoch
     tokens = per_epoch * epochs
-    text.append(f"\nbilled tokens: {per_epoch:,} per epoch × {epochs} epochs = {tokens:,}")
+    text.append(
+        f"\nbilled tokens: {per_epoch:,} per epoch × {plural(epochs, 'epoch')} = {tokens:,}"
+    )
     if not isinstance(chosen, int):
         text.append(
-            f"  (auto picks {report.epochs} epochs for {report.examples} examples)", style="dim"
+            f"  (auto picks {plural(report.epochs, 'epoch')} for {plural(report.examples, 'example')})",
+            style="dim",
         )
     kind = getattr(profile, "kind", "openai")
     if kind == "azure":  # Azure's own training table and tier (core/provider_pricing.py)

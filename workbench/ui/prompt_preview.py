@@ -39,7 +39,7 @@ def render_preview(preview: ApproachPreview) -> Text:
     if preview.size is not None:
         for message in preview.size.messages:
             text.append(f"{message.role}", style=ROLE_STYLES.get(message.role, "bold"))
-            text.append(f" · {message.tokens} tok\n", style="dim")
+            text.append(f" · {approx}{message.tokens} tok\n", style="dim")
             text.append(message.content + "\n")
         text.append("+ 3 tokens priming the reply\n", style="dim")
     return text

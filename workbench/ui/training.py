@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, Input, OptionList, ProgressBar, Select, St
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from workbench.core.display import plural
 from workbench.store import dataset_export as exports
 from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
@@ -266,7 +267,7 @@ class TrainingScreen(PaneScreen):
         self.app.push_screen(
             ConfirmDialog(
                 "Delete dataset",
-                f"Delete {dataset.name!r} and its {rows:,} examples? This cannot be undone "
+                f"Delete {dataset.name!r} and its {plural(rows, 'example')}? This cannot be undone "
                 "(exported files stay on disk).",
                 yes="Delete",
             ),
@@ -314,7 +315,7 @@ class TrainingScreen(PaneScreen):
         ).fetchone()
         total, problems, tokens, train, validation, test = (v or 0 for v in row)
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{total:,} rows", style="bold")
+        text.append(plural(total, "row"), style="bold")
         if problems:
             text.append(f" · {problems:,} with problems", style="red")
         text.append(f" · {train:,} train / {validation:,} valid")
@@ -572,15 +573,18 @@ class TrainingScreen(PaneScreen):
             read_jsonl,
             sniff_method,
         )
+        from workbench.core.jsonl import check_regular_file
         from workbench.core.tokens import get_tokenizer
         from workbench.store.db import open_db
 
         db = open_db(self.app.db_path)  # type: ignore[attr-defined]
+        created = None  # a dataset this import made: removed again if the import fails
         try:
+            check_regular_file(request.path)  # a FIFO or a device would block the worker
             dataset = store.find_dataset(db, request.dataset_name)
             if dataset is None:
                 method = "supervised" if request.is_csv else sniff_method(request.path)
-                dataset = store.create_dataset(db, request.dataset_name, method=method)
+                dataset = created = store.create_dataset(db, request.dataset_name, method=method)
             total = _count_lines(request.path)
             progress = self._thread_progress()
             if request.is_csv:
@@ -599,11 +603,16 @@ class TrainingScreen(PaneScreen):
                 progress=lambda n: progress(n, max(total, n)),
             )
         except CSVColumnsMissing as exc:
+            exports.drop_new_dataset(db, created)
             self.app.call_from_thread(self._import_failed, str(exc))
             return
         except (OSError, UnicodeDecodeError) as exc:
+            exports.drop_new_dataset(db, created)
             self.app.call_from_thread(self._import_failed, f"could not read {request.path}: {exc}")
             return
+        except BaseException:  # reported by _worker_failed; the half-made dataset goes
+            exports.drop_new_dataset(db, created)
+            raise
         finally:
             db.close()
         self.app.call_from_thread(self._imported, request, dataset.id, summary)
@@ -719,7 +728,7 @@ class TrainingScreen(PaneScreen):
         self._finish()
         self.last_export = (version, path)
         self.notify(
-            f"exported {version.examples:,} rows ({version.bytes:,} bytes) to {path} "
+            f"exported {plural(version.examples, 'row')} ({version.bytes:,} bytes) to {path} "
             f"· sha256 {version.sha256[:12]}",
             timeout=10,
         )
@@ -827,7 +836,9 @@ class TrainingScreen(PaneScreen):
                 self.app.call_from_thread(self._label, f"uploading {split} ({version.bytes:,} B)")
                 uploaded = upload_file(client, path, progress=self._thread_progress())
                 store.record_upload(db, version.id, profile.name, profile.base_url, uploaded.id)
-                lines.append(f"{split}: uploaded as {uploaded.id} ({version.examples:,} rows)")
+                lines.append(
+                    f"{split}: uploaded as {uploaded.id} ({plural(version.examples, 'row')})"
+                )
         except exports.ExportRefused as exc:
             self.app.call_from_thread(self._import_failed, f"not uploaded: {exc}")
             return

@@ -33,7 +33,7 @@ from textual.widgets import (
 )
 
 from workbench.core.dataset import Problem
-from workbench.core.dataset_io import check_example, dumps_line, parse_line, problems_to_dicts
+from workbench.core.dataset_io import check_example, dumps_line, parse_text, problems_to_dicts
 from workbench.store import examples as store
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -434,7 +434,7 @@ class ExampleEditor(Screen):
         field_errors: list[tuple[int, str]] = []
         if self._source == "raw":
             text = self.query_one("#raw", TextArea).text
-            parsed = parse_line(text.encode("utf-8"), line, method=self.method, model=self.model)
+            parsed = parse_text(text, line, method=self.method, model=self.model)
             if parsed.data is None:
                 if text == self.raw_text and self.data is None:
                     return
