@@ -742,3 +742,41 @@ async def test_import_keeps_a_dataset_name_the_user_typed(db_path):
         await pilot.pause()
         assert path.value == "train.jsonl"
         assert name.value == "support"
+
+
+async def test_removing_the_first_turn_keeps_the_app_and_undo_restores_it(db_path):
+    """Removing the first turn crashed the app (a TextArea re-rendered after its turn was gone)
+    with the removal already saved; it now stays up, and ctrl+z puts the turn back."""
+    row = {
+        "messages": [
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+        ]
+    }
+    seed_dataset(db_path, "turns", [{"data": row}])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(ExampleTable).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        row_id = editor.example_id
+        first = editor.query(TurnEditor).first()
+        assert app.focused is first.query_one(".turn-content", TextArea)
+        await pilot.press("shift+tab")  # the first turn's "✕ remove turn"
+        assert app.focused is first.query_one(".turn-remove")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(editor.query(TurnEditor)) == 1)
+        await until(pilot, lambda: len(store.get_example(app.db, row_id).messages) == 1)
+        await pilot.pause(0.2)
+        assert app.is_running and app.screen is editor
+        assert store.get_example(app.db, row_id).messages[0]["role"] == "assistant"
+
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: store.get_example(app.db, row_id).data == row)
+        assert [t.role for t in editor.query(TurnEditor)] == ["user", "assistant"]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
+        assert app.is_running
+        assert store.get_example(app.db, row_id).data == row
