@@ -454,3 +454,22 @@ async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch,
         )
         assert not view.query_one("#job-chart").display
         assert not view.query_one("#job-progress").display
+
+
+async def test_ctrl_k_runs_the_preflight_from_inside_a_field(sim, monkeypatch, db_path):
+    """The form says "press ctrl+k"; from an Input, the Input's own ctrl+k (delete to the end of
+    the line) won and ate the text instead."""
+    use_sim(monkeypatch, sim)
+    make_dataset(db_path, f"keys {uuid.uuid4().hex[:6]}")
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        suffix = modal.query_one("#create-suffix")
+        suffix.focus()
+        await pilot.press(*"abc", "home")
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: modal.preflight_result is not None, "the pre-flight", 600)
+        assert suffix.value == "abc"
+        assert "billed tokens" in str(modal.query_one("#create-preflight").render())

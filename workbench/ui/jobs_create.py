@@ -52,8 +52,9 @@ class CreateJobModal(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("ctrl+l", "launch", "Launch"),
-        Binding("ctrl+k", "preflight", "Pre-flight"),
+        # priority: from inside an Input, ctrl+k would delete to the end of the line instead
+        Binding("ctrl+l", "launch", "Launch", priority=True),
+        Binding("ctrl+k", "preflight", "Pre-flight", priority=True),
     ]
 
     def __init__(self, datasets: list[tuple[str, int, str, int]]) -> None:
