@@ -473,3 +473,42 @@ async def test_ctrl_k_runs_the_preflight_from_inside_a_field(sim, monkeypatch, d
         await wait_for(pilot, lambda: modal.preflight_result is not None, "the pre-flight", 600)
         assert suffix.value == "abc"
         assert "billed tokens" in str(modal.query_one("#create-preflight").render())
+
+
+async def test_a_job_finished_before_the_app_opened_is_fetched_once(sim, monkeypatch, db_path):
+    """A job that ended before the app first saw it showed 0 events and "waiting for the first
+    training step" for ever (only unfinished jobs were polled); `jobs show` fetched them."""
+    use_sim(monkeypatch, sim)
+    job_id = upload_and_create(sim, [json.dumps(example(i)) for i in range(12)])
+    client = sim.client()
+    for _ in range(600):
+        if client.fine_tuning.jobs.retrieve(job_id).status == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    client.close()
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = jobs_screen(app)
+
+        def events_stored() -> int:
+            db = open_db(db_path)
+            try:
+                return store.count_events(db, sim.base_url, job_id)
+            finally:
+                db.close()
+
+        await wait_for(pilot, lambda: events_stored() > 0, "the finished job's events", 600)
+        screen.selected = job_id
+        await wait_for(
+            pilot,
+            lambda: (
+                (detail := screen.query_one(JobView).detail) is not None
+                and detail.points
+                and detail.checkpoints
+            ),
+            "the loss curve and checkpoints",
+            600,
+        )
+        assert "waiting for the first training step" not in str(
+            screen.query_one("#job-progress-text").render()
+        )

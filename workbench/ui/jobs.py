@@ -113,8 +113,10 @@ class JobsScreen(PaneScreen):
     def on_mount(self) -> None:
         # from SQLite first, before any network: the whole story at once
         self.redraw(all_rows=True)
+        from workbench.store import jobs as store
+
         for job in self._stored_jobs():
-            if not job.terminal:
+            if store.needs_fetch(self.db, job):
                 self.watch_job(job.id)
         self.refresh_remote()
         self.set_interval(self.REMOTE_REFRESH_SECONDS, self.refresh_remote)
@@ -369,7 +371,8 @@ class JobsScreen(PaneScreen):
         )
 
     def _refresh_remote(self) -> None:
-        """Thread: the provider's newest jobs into the store; unfinished ones get a watcher."""
+        """Thread: the provider's newest jobs into the store; unfinished ones get a watcher, and so
+        does a job that finished before we fetched anything of it (one poll brings its story)."""
         from workbench.providers.fine_tuning import list_jobs
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store import jobs as store
@@ -391,7 +394,7 @@ class JobsScreen(PaneScreen):
             unfinished = []
             for obj in remote:
                 job, _ = store.upsert_job(db, profile.name, profile.base_url, obj)
-                if not job.terminal:
+                if store.needs_fetch(db, job):
                     unfinished.append(job.id)
         finally:
             db.close()
