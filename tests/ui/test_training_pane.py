@@ -49,6 +49,11 @@ def count_widgets(screen) -> int:
     return sum(1 for w in screen.walk_children() if type(w).__name__ not in ("Toast", "FooterKey"))
 
 
+def footer_keys(screen) -> set[str]:
+    """The keys the screen's own footer shows."""
+    return {key.key for key in screen.query("FooterKey")}
+
+
 def seed_dataset(db_path, name: str, rows: list[dict]) -> int:
     db = open_db(db_path)
     dataset = store.create_dataset(db, name)
@@ -281,10 +286,15 @@ async def test_export_with_problems_asks_first(db_path, tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         # a confirmation names how many rows would be left out
+        dialog = app.screen
         assert "5 train rows still have problems" in str(
-            app.screen.query_one(".dialog-message").render()
+            dialog.query_one("#confirm-message").render()
         )
-        await pilot.press("y")
+        # its footer shows its own keys, not the pane's; enter presses the default: export
+        assert footer_keys(dialog) >= {"y", "n", "escape"}
+        assert "u" not in footer_keys(dialog)
+        assert app.focused is dialog.query_one("#confirm-yes") and app.focused.has_class("-default")
+        await pilot.press("enter")
         await app.workers.wait_for_complete()
         await until(pilot, target.exists)
         assert len(target.read_text(encoding="utf-8").splitlines()) == 6
@@ -450,7 +460,8 @@ async def test_rename_and_delete_a_dataset(db_path):
         await pilot.pause()
         assert store.find_dataset(app.db, "kept") is not None
 
-        # delete asks first: escape keeps it, y deletes it
+        # delete asks first: escape keeps it; it cannot be undone, so the default (focused,
+        # highlighted) button is "Keep it" and enter keeps it too; y deletes it
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("escape")
@@ -458,7 +469,15 @@ async def test_rename_and_delete_a_dataset(db_path):
         assert store.find_dataset(app.db, "kept") is not None
         await pilot.press("d")
         await pilot.pause()
-        assert "cannot be undone" in str(app.screen.query_one(".dialog-message").render())
+        dialog = app.screen
+        assert app.focused is dialog.query_one("#confirm-no") and app.focused.has_class("-default")
+        assert footer_keys(dialog) >= {"y", "n", "escape"}
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is not dialog and store.find_dataset(app.db, "kept") is not None
+        await pilot.press("d")
+        await pilot.pause()
+        assert "cannot be undone" in str(app.screen.query_one("#confirm-message").render())
         await pilot.press("y")
         await pilot.pause()
         assert store.find_dataset(app.db, "kept") is None

@@ -448,7 +448,7 @@ class JobsScreen(PaneScreen):
         self.app.push_screen(CreateJobModal(datasets), created)
 
     def action_job_action(self, action: str) -> None:
-        from workbench.ui.jobs_confirm import ConfirmModal
+        from workbench.ui.widgets.confirm import ConfirmDialog
 
         off = self._off_reason("pause_resume") if action in ("pause", "resume") else None
         if off:
@@ -486,7 +486,13 @@ class JobsScreen(PaneScreen):
                 )
 
         self.app.push_screen(
-            ConfirmModal(f"{action.capitalize()} {job.id}?", details[action], action.capitalize()),
+            ConfirmDialog(
+                f"{action.capitalize()} {job.id}?",
+                details[action],
+                f"{action.capitalize()} job",
+                "Keep it" if action == "cancel" else "Cancel",
+                destructive=action == "cancel",
+            ),
             answered,
         )
 

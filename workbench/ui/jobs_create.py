@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from workbench.core import jobs as cj
 
@@ -139,6 +139,7 @@ class CreateJobModal(ModalScreen[str | None]):
                     compact=True,
                 )
                 yield Button("Close (esc)", id="create-close", compact=True)
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def _dpo_off(self) -> str | None:
         """Why this provider cannot run DPO (capabilities), or None."""

@@ -29,7 +29,6 @@ from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
 from workbench.ui.training_editor import ExampleEditor, problems_text
 from workbench.ui.training_modals import (
-    ConfirmDialog,
     ExportDialog,
     ExportRequest,
     ImportDialog,
@@ -40,6 +39,7 @@ from workbench.ui.training_modals import (
     SplitRequest,
 )
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
+from workbench.ui.widgets.confirm import ConfirmDialog
 
 NO_DATASETS = "No datasets yet — press n to create one or i to import a JSONL file"
 EMPTY_DATASET = "This dataset has no examples yet — press a to add one or i to import a file"
@@ -269,6 +269,8 @@ class TrainingScreen(PaneScreen):
                 f"Delete {dataset.name!r} and its {rows:,} examples? This cannot be undone "
                 "(exported files stay on disk).",
                 yes="Delete",
+                no="Keep it",
+                destructive=True,
             ),
             confirmed,
         )
