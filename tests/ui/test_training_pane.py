@@ -799,3 +799,16 @@ async def test_removing_the_first_turn_keeps_the_app_and_undo_restores_it(db_pat
         await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
         assert app.is_running
         assert store.get_example(app.db, row_id).data == row
+
+
+async def test_escape_leaves_the_training_search_box(db_path):
+    seed_dataset(db_path, "d", [chat("alpha", "a"), chat("beta", "b")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(ExampleTable).focus()
+        await pilot.press("slash", *"alpha", "escape")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one(ExampleTable)
+        await pilot.press("o")  # sorts the table; not typed into the search
+        assert app.screen.query_one("#search", Input).value == "alpha"

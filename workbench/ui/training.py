@@ -40,6 +40,7 @@ from workbench.ui.training_modals import (
 )
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
 from workbench.ui.widgets.confirm import ConfirmDialog
+from workbench.ui.widgets.search import SearchInput
 
 NO_DATASETS = "No datasets yet — press n to create one or i to import a JSONL file"
 EMPTY_DATASET = "This dataset has no examples yet — press a to add one or i to import a file"
@@ -109,7 +110,7 @@ class TrainingScreen(PaneScreen):
             yield DatasetList(id="datasets")
             with Vertical(id="examples-side"):
                 with Horizontal(id="filter-bar"):
-                    yield Input(placeholder="/ search", id="search", compact=True)
+                    yield SearchInput(placeholder="/ search", id="search", compact=True)
                     yield Select(
                         SPLIT_FILTERS, prompt="all splits", id="split-filter", compact=True
                     )
@@ -348,6 +349,7 @@ class TrainingScreen(PaneScreen):
         self._search_timer = self.set_timer(0.25, lambda: self.reload_rows())
 
     @on(Input.Submitted, "#search")
+    @on(SearchInput.Left, "#search")
     def _search_submitted(self) -> None:
         self.table.focus()
 
