@@ -405,7 +405,10 @@ async def test_empty_pane_without_key(db_path):
         assert app.screen is screen
 
 
-async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
+async def test_preflight_leaves_problem_rows_out_as_the_upload_does(sim, monkeypatch, db_path):
+    """One rule with the Training pane's upload ("upload only the valid rows?"): the pre-flight
+    refused a dataset the upload accepted. Now it takes the valid rows, says how many rows were
+    left out, and the launch asks once before leaving them out."""
     use_sim(monkeypatch, sim)
     dataset_id = make_dataset(db_path, f"broken {uuid.uuid4().hex[:6]}", validation=0)
     db = open_db(db_path)
@@ -425,20 +428,21 @@ async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
         await wait_for(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         assert modal.query_one("#create-validation").disabled
-        modal.action_launch()
+        await pilot.press("ctrl+l")
         await wait_for(
             pilot,
-            lambda: "not launched" in str(modal.query_one("#create-error").render()),
-            "the refusal",
+            lambda: "not launched yet" in str(modal.query_one("#create-error").render()),
+            "the question",
             600,
         )
         preflight = str(modal.query_one("#create-preflight").render())
-        assert "1 row of the dataset still has problems" in preflight
-        # where to fix them; not the export's "export only the valid rows", a dead end here (the
-        # job is built from the dataset, so exporting in F3 changed nothing)
-        assert "Training data (F3" in preflight and "export only" not in preflight
+        assert "1 row with problems left out" in preflight and "12 valid rows" in preflight
+        assert "Training data, F3" in preflight and "✓ validation: 12 examples" in preflight
         assert app.screen is modal
-    assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
+        assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
+        await pilot.press("ctrl+l")  # the user has read it: launch with the valid rows
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "the launch", 600)
+    assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before + 1
 
 
 async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch, db_path):

@@ -37,6 +37,7 @@ class Preflight:
     ok: bool
     estimated_tokens: int | None = None
     estimated_cost_usd: float | None = None
+    left_out: int = 0  # rows with problems the export leaves out (train + validation)
 
 
 HYPER_INPUTS = (
@@ -339,7 +340,7 @@ class CreateJobModal(ModalScreen[str | None]):
         db = open_db(self.app.db_path)
         try:
             key = self._preflight_key(request, dataset_id)
-            result = self.preflight_result
+            result = shown = self.preflight_result
             paths: tuple[Any, Any] | None = None
             if result is None or result.key != key or launch:
                 result, paths = build_preflight(
@@ -351,6 +352,16 @@ class CreateJobModal(ModalScreen[str | None]):
             if not result.ok:
                 self.app.call_from_thread(
                     self._launch_failed, "not launched: fix the problems the pre-flight found"
+                )
+                return
+            if result.left_out and not (
+                shown and shown.key == key and shown.left_out == result.left_out
+            ):
+                # leaving rows out is said before it is done, as the export and upload ask first
+                self.app.call_from_thread(
+                    self._launch_failed,
+                    f"not launched yet: {_rows(result.left_out)} with problems would be left "
+                    "out (see the pre-flight); press ctrl+l again to launch without them",
                 )
                 return
             job_id = launch_job(self.app, db, request, dataset_id, result, paths)
@@ -385,25 +396,37 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
     from workbench.core.dataset import validate_file
     from workbench.core.pricing import training_price_per_million
-    from workbench.store.dataset_export import ExportRefused, export_version
+    from workbench.store.dataset_export import (
+        ExportRefused,
+        export_counts,
+        export_source_lines,
+        export_version,
+    )
 
     text = Text()
+    splits = ["train", "validation"] if request.use_validation else ["train"]
+    # one rule with the Training pane's export and upload (store.dataset_export.export_counts):
+    # the valid rows go, the rows with problems are left out and counted
+    left_out = sum(export_counts(db, dataset_id, split)[1] for split in splits)
     try:
-        train = export_version(db, dataset_id, "train")
-        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+        train = export_version(db, dataset_id, "train", allow_problems=True)
+        valid = (
+            export_version(db, dataset_id, "validation", allow_problems=True)
+            if request.use_validation
+            else None
+        )
     except ExportRefused as exc:
-        if exc.problem_rows:
-            # the export's own advice ("export only the valid rows") does not apply here: the job
-            # is built from the dataset, so exporting in F3 changes nothing
-            rows = "1 row" if exc.problem_rows == 1 else f"{exc.problem_rows:,} rows"
-            text.append(
-                f"✗ {rows} of the dataset still {'has' if exc.problem_rows == 1 else 'have'} "
-                "problems: fix or delete them in Training data (F3, f lists them), then check again",
-                style="bold red",
-            )
-        else:
-            text.append(f"✗ {exc}", style="bold red")
-        return Preflight(key, text, False), None
+        text.append(
+            f"✗ {exc}: fix the rows in Training data (F3, f lists them), then check again",
+            style="bold red",
+        )
+        return Preflight(key, text, False, left_out=left_out), None
+    if left_out:
+        text.append(
+            f"⚠ {_rows(left_out)} with problems left out: the job trains on the "
+            f"{train[0].examples:,} valid rows (fix them in Training data, F3, f lists them)\n",
+            style="yellow",
+        )
     report = validate_file(
         train[1],
         model=request.model,
@@ -416,8 +439,9 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     if valid:
         text.append(f" + {valid[0].examples} validation examples")
     text.append(f", {len(report.errors)} errors, {len(report.warnings)} warnings")
+    sources = export_source_lines(db, dataset_id, "train")
     for problem in [*report.errors, *report.warnings][:4]:
-        where = f"line {problem.line}: " if problem.line else ""
+        where = _where(problem, sources)
         text.append(
             f"\n  {where}{problem.message}", style="red" if problem in report.errors else "yellow"
         )
@@ -465,7 +489,22 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
     if not report.tokenizer_exact:
         text.append(f"\n{report.tokenizer_note}", style="dim")
-    return Preflight(key, text, ok, tokens, cost), (train, valid)
+    return Preflight(key, text, ok, tokens, cost, left_out), (train, valid)
+
+
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else f"{count:,} rows"
+
+
+def _where(problem: Any, sources: list[int | None]) -> str:
+    """Where a problem is, as the Training table and the editor say it: the row's line in its
+    imported file (the validator counts lines of the export, which leaves rows out)."""
+    if not problem.line or problem.message.startswith("validation file: "):
+        return f"export line {problem.line}: " if problem.line else ""
+    if problem.line > len(sources):
+        return ""
+    source = sources[problem.line - 1]
+    return f"line {source}: " if source is not None else "a row added by hand: "
 
 
 def launch_job(

@@ -655,15 +655,8 @@ class TrainingScreen(PaneScreen):
 
     def _problem_rows(self, split: str) -> tuple[int, int]:
         """(rows an export would leave out, rows it would write) without loading them."""
-        row = self.db.execute(
-            """select sum(data is null or exists (select 1 from json_each(examples.problems)
-                                                 where json_extract(value, '$.severity') = 'error')),
-                      count(*)
-               from examples where dataset_id = ? and split = ? and deleted_at is null""",
-            [self.dataset_id, split],
-        ).fetchone()
-        bad, total = row[0] or 0, row[1] or 0
-        return bad, total - bad
+        good, bad = exports.export_counts(self.db, self.dataset_id, split)
+        return bad, good
 
     def _confirm_problems(self, split: str, verb: str, then: Callable[[bool], None]) -> None:
         bad, good = self._problem_rows(split)

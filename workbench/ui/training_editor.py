@@ -262,7 +262,12 @@ class ExampleEditor(Screen):
         self.removed_turns: list[tuple[int, dict[str, Any]]] = []  # (index, message), for ctrl+z
 
     def compose(self) -> ComposeResult:
-        where = f"line {self.example.source_line}" if self.example.source_line else "added by hand"
+        # the row's line in its imported file: the number the table and the pre-flight show
+        where = (
+            f"line {self.example.source_line} of the imported file"
+            if self.example.source_line
+            else "added by hand"
+        )
         with Horizontal(id="editor-head"):
             yield Static(
                 Text(f"Example #{self.example_id} · {where}"), id="editor-title", markup=False
