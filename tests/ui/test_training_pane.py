@@ -812,3 +812,18 @@ async def test_escape_leaves_the_training_search_box(db_path):
         assert app.focused is app.screen.query_one(ExampleTable)
         await pilot.press("o")  # sorts the table; not typed into the search
         assert app.screen.query_one("#search", Input).value == "alpha"
+
+
+async def test_another_panes_css_does_not_shrink_the_import_dialog(db_path):
+    """costs.tcss said `#dataset { width: 24 }` for its own Select, and the Training import
+    dialog's dataset-name field (also #dataset) became 24 columns: each pane's rules are scoped."""
+    from workbench.ui.training_modals import ImportDialog
+
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        field = app.screen.query_one("#dataset", Input)
+        path = app.screen.query_one("#path", Input)
+        assert field.outer_size.width == path.outer_size.width > 24
