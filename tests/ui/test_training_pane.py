@@ -827,3 +827,19 @@ async def test_another_panes_css_does_not_shrink_the_import_dialog(db_path):
         field = app.screen.query_one("#dataset", Input)
         path = app.screen.query_one("#path", Input)
         assert field.outer_size.width == path.outer_size.width > 24
+
+
+async def test_split_upload_and_undo_show_in_the_footer_at_80_columns(db_path):
+    seed_dataset(db_path, "d", [chat("q", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for focus in ("#examples", "#datasets"):
+            app.screen.query_one(focus).focus()
+            await pilot.pause(0.2)
+            shown = {
+                key.key: key.region
+                for key in app.screen.query("FooterKey")
+                if key.region.width and key.region.right <= 80 - len("^p palette")
+            }
+            assert {"s", "u", "ctrl+z"} <= set(shown), (focus, shown)

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Checkbox, Input, OptionList, ProgressBar, Select, Static
+from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -60,8 +60,9 @@ class DatasetList(OptionList):
     """The datasets, with row and problem counts. Highlighting one shows it."""
 
     BINDINGS = [
-        Binding("r", "rename", "Rename", id="training-rename-dataset"),
-        Binding("d", "delete", "Delete dataset", id="training-delete-dataset"),
+        # not in the footer (80 columns keep the pane's keys visible); in the palette
+        Binding("r", "rename", "Rename", show=False, id="training-rename-dataset"),
+        Binding("d", "delete", "Delete dataset", show=False, id="training-delete-dataset"),
     ]
 
     class RenameRequested(Message):
@@ -81,11 +82,13 @@ class TrainingScreen(PaneScreen):
     PANE = "training"
 
     BINDINGS = [
-        Binding("n", "new_dataset", "New", id="training-new-dataset"),
-        Binding("a", "add_example", "Add", id="training-add-example"),
+        # n and a are named by the empty states and in the palette; the footer keeps room for
+        # Split, Upload and Undo at 80 columns
+        Binding("n", "new_dataset", "New", show=False, id="training-new-dataset"),
+        Binding("a", "add_example", "Add", show=False, id="training-add-example"),
         Binding("i", "import_file", "Import", id="training-import"),
         Binding("e", "export", "Export", id="training-export"),
-        Binding("v", "validate", "Validate", id="training-validate"),
+        Binding("v", "validate", "Check", id="training-validate", tooltip="Validate the dataset"),
         Binding("s", "split", "Split", id="training-split"),
         Binding("u", "upload", "Upload", id="training-upload"),
         Binding("ctrl+z", "undo", "Undo", id="training-undo"),
@@ -140,6 +143,8 @@ class TrainingScreen(PaneScreen):
         return exports.examples_by_id(self.db, list(ids))
 
     def on_mount(self) -> None:
+        # the compact footer fits Edit … Upload and Undo in 80 columns
+        self.query_one(Footer).compact = True
         self.query_one("#progress-row").display = False
         self.refresh_datasets()
 
