@@ -113,11 +113,11 @@ class JobsScreen(PaneScreen):
     def on_mount(self) -> None:
         # from SQLite first, before any network: the whole story at once
         self.redraw(all_rows=True)
-        from workbench.store import jobs as store
-
         for job in self._stored_jobs():
-            if store.needs_fetch(self.db, job):
+            if not job.terminal:
                 self.watch_job(job.id)
+        # finished jobs never fetched are fetched once the provider's list answers
+        # (_refresh_remote): offline or without a key they are not marked as failing to watch
         self.refresh_remote()
         self.set_interval(self.REMOTE_REFRESH_SECONDS, self.refresh_remote)
         self.set_interval(5.0, self._tick)
