@@ -516,3 +516,22 @@ async def test_a_job_finished_before_the_app_opened_is_fetched_once(sim, monkeyp
         assert "waiting for the first training step" not in str(
             screen.query_one("#job-progress-text").render()
         )
+
+
+@pytest.mark.parametrize("size,columns", [((120, 40), 4), ((80, 24), 2)])
+async def test_the_jobs_list_shows_what_tells_jobs_apart(monkeypatch, db_path, size, columns):
+    """At 120 columns the list showed status, a cut job id and half a model name."""
+    from tests.ui.snapshot_apps.populate import populate
+    from workbench.ui.jobs_list import JobList
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    populate(db_path)
+    app = make_app(db_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(JobList)
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        keys = [str(c.key.value) for c in table.columns.values()]
+        assert keys[:4] == ["status", "job", "model", "cost"]
+        assert sum(widths[:columns]) <= table.scrollable_content_region.width
+        assert "gpt-4.1-mini" in [str(table.get_cell_at((0, 2)))]
