@@ -843,3 +843,16 @@ async def test_split_upload_and_undo_show_in_the_footer_at_80_columns(db_path):
                 if key.region.width and key.region.right <= 80 - len("^p palette")
             }
             assert {"s", "u", "ctrl+z"} <= set(shown), (focus, shown)
+
+
+async def test_a_filter_matching_nothing_keeps_the_header_and_says_so(db_path):
+    from workbench.ui.training import NO_MATCH
+
+    seed_dataset(db_path, "d", [chat("alpha", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#search", Input).value = "nothing like this"
+        await until(pilot, lambda: app.screen.query_one("#dataset-empty").display)
+        assert app.screen.query_one("#table-header").display
+        assert str(app.screen.query_one("#dataset-empty").render()) == NO_MATCH

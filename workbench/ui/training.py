@@ -300,7 +300,8 @@ class TrainingScreen(PaneScreen):
         filtered = any(v is not None for v in filters.values())
         empty = not ids
         self.table.display = not empty
-        self.query_one("#table-header").display = not empty
+        # a filter that matches nothing keeps the column titles, with "no example matches"
+        self.query_one("#table-header").display = not empty or filtered
         notice = self.query_one("#dataset-empty", Static)
         notice.display = empty
         notice.update(Text(NO_MATCH if filtered else EMPTY_DATASET))
