@@ -73,7 +73,9 @@ class WorkbenchApp(App[int]):
     active_prompt: reactive[str] = reactive("default")
     BINDINGS = [
         *(
-            # priority: the F-keys switch panes even from an editor (TextArea binds f6 itself)
+            # priority: the F-keys switch panes even from an editor (TextArea binds f6 itself);
+            # alt+digit arrives as ESC+digit, decoded as alt+digit by ui/keys.py (not as "¡");
+            # ctrl+g then 1-6 (ui/pane.py) is the fallback that reaches the app everywhere
             Binding(
                 f"{key},alt+{i}",
                 f"switch_mode('{mode}')",
@@ -168,10 +170,10 @@ class WorkbenchApp(App[int]):
                 self.notify(f"could not remember the theme: {exc}", severity="warning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for mode, label, key in PANES:
+        for i, (mode, label, key) in enumerate(PANES, start=1):
             yield SystemCommand(
                 f"Go to {label}",
-                f"Show the {label} pane ({key.upper()})",
+                f"Show the {label} pane ({key.upper()}, alt+{i}, or ctrl+g then {i})",
                 lambda mode=mode: self.switch_mode(mode),
             )
         if isinstance(screen, PaneScreen):

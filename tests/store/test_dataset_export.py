@@ -142,3 +142,29 @@ def test_import_warns_about_rows_over_the_model_token_limit(db, tmp_path):
     # warnings do not keep a row out of the export
     version, _ = export_version(db, dataset.id)
     assert version.examples == 2
+
+
+def test_export_counts_and_source_lines_follow_the_export(db):
+    """One rule for export, upload and pre-flight: the counts are what the export writes, and
+    each export line maps back to the row's line in its imported file."""
+    from workbench.store.dataset_export import export_counts, export_rows, export_source_lines
+
+    dataset = store.create_dataset(db, "rule")
+    store.add_examples(
+        db,
+        [
+            {"data": _ex(1), "source_line": 4},
+            {"raw": "{", "source_line": 5, "problems": [{"code": "invalid_json", "message": "x"}]},
+            {"data": _ex(2), "source_line": 6, "problems": [{"code": "c", "message": "no sev"}]},
+            {
+                "data": _ex(3),
+                "source_line": 7,
+                "problems": [{"message": "w", "severity": "warning"}],
+            },
+            {"data": _ex(4)},
+        ],
+        dataset.id,
+    )
+    ids, left_out = export_rows(db, dataset.id, "train")
+    assert export_counts(db, dataset.id, "train") == (len(ids), left_out) == (3, 2)
+    assert export_source_lines(db, dataset.id, "train") == [4, 7, None]

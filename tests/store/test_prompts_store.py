@@ -80,3 +80,14 @@ def test_versions_survive_reopening(db_path):
     again = open_db(db_path)
     assert [v.note for v in store.list_versions(again, "keep")] == ["kept"]
     again.close()
+
+
+def test_a_note_typed_after_a_run_froze_the_version_is_kept(db):
+    """ctrl+s after a run had frozen the draft said "no changes since v1" and dropped the note."""
+    store.create_prompt(db, "p", template="{{q}}")
+    frozen = store.version_for_run(db, "p")
+    saved = store.save_version(db, "p", "  works for refunds ")
+    assert saved.id == frozen.id and saved.note == "works for refunds"
+    again = store.save_version(db, "p", "and for invoices")
+    assert again.id == frozen.id and again.note == "works for refunds · and for invoices"
+    assert store.save_version(db, "p", "").note == again.note

@@ -146,3 +146,56 @@ async def test_first_screen_reads_only_its_own_sheet_and_the_rest_right_after(db
         # rules of examples.tcss apply: width 16, margin-left 1 (a Select has neither by default)
         split = app.screen.query_one("#examples-split")
         assert (split.outer_size.width, split.styles.margin.left) == (16, 1)
+async def send_terminal_bytes(app, pilot, data: str) -> None:
+    """Feed `data` through Textual's real input parser (what the Linux driver does with the
+    bytes a terminal, tmux, SSH or xterm.js sends), then deliver the events like the driver."""
+    import time
+
+    from textual._xterm_parser import XTermParser
+    from textual.constants import ESCAPE_DELAY
+
+    parser = XTermParser()
+    events = list(parser.feed(data))
+    time.sleep(ESCAPE_DELAY * 1.5)  # a lone ESC+digit is decided when no more bytes follow
+    events += list(parser.tick())
+    for event in events:
+        app._driver.process_message(event)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("digit,mode", [("2", "examples"), ("4", "jobs"), ("6", "history")])
+async def test_alt_digit_bytes_switch_panes_and_type_nothing(db_path, digit, mode):
+    """alt+2 arrives as ESC 2 in xterm, tmux, over SSH and in xterm.js; Textual decoded it as the
+    macOS Option character ("™") and typed it into the focused editor instead."""
+    from textual.widgets import TextArea
+
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        editor = app.screen.query_one("#template", TextArea)
+        editor.focus()
+        await pilot.pause()
+        await send_terminal_bytes(app, pilot, "\x1b" + digit)
+        assert app.current_mode == mode
+        await send_terminal_bytes(app, pilot, "\x1b1")
+        assert app.current_mode == "prompt"
+        assert editor.text == ""
+
+
+async def test_ctrl_g_then_a_digit_goes_to_a_pane(db_path):
+    """The fallback that arrives everywhere (ctrl+g is one byte, 0x07): ctrl+g, then 1-6."""
+    from textual.widgets import TextArea
+
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#template", TextArea).focus()
+        await send_terminal_bytes(app, pilot, "\x07")
+        await send_terminal_bytes(app, pilot, "5")
+        assert app.current_mode == "costs"
+        await send_terminal_bytes(app, pilot, "\x07")
+        await send_terminal_bytes(app, pilot, "\x1b")  # escape: stay where we are
+        assert app.current_mode == "costs"
+        await send_terminal_bytes(app, pilot, "\x07")
+        await send_terminal_bytes(app, pilot, "3")
+        assert app.current_mode == "training"

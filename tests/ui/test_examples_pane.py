@@ -516,3 +516,29 @@ async def test_duplicate_and_filter_by_split_and_tag(db_path):
         screen.query_one("#examples-split", Select).value = "few-shot"
         await pilot.pause()
         assert listed_ids(screen) == [ids[0], copy.id]
+
+
+async def test_escape_leaves_the_search_box_and_keeps_the_filter(db_path):
+    """Escape did nothing in the search box: the keys typed after it landed in the search."""
+    seed(
+        db_path,
+        (pair("billing question", "a"), "few-shot", []),
+        (pair("other", "b"), "few-shot", []),
+    )
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        search = screen.query_one("#examples-search", Input)
+        await pilot.press("slash")
+        await pilot.press(*"billing")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is screen.example_list
+        await pilot.press("j")  # a list key, not a letter of the search
+        await pilot.pause()
+        assert search.value == "billing"
+        for _ in range(20):
+            if screen.example_list.total == 1:
+                break
+            await pilot.pause(0.05)
+        assert screen.example_list.total == 1

@@ -398,7 +398,10 @@ async def test_empty_pane_without_key(db_path):
         assert app.screen is screen
 
 
-async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
+async def test_preflight_leaves_problem_rows_out_as_the_upload_does(sim, monkeypatch, db_path):
+    """One rule with the Training pane's upload ("upload only the valid rows?"): the pre-flight
+    refused a dataset the upload accepted. Now it takes the valid rows, says how many rows were
+    left out, and the launch asks once before leaving them out."""
     use_sim(monkeypatch, sim)
     dataset_id = make_dataset(db_path, f"broken {uuid.uuid4().hex[:6]}", validation=0)
     db = open_db(db_path)
@@ -418,20 +421,21 @@ async def test_preflight_problems_block_the_launch(sim, monkeypatch, db_path):
         await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
         modal = app.screen
         assert modal.query_one("#create-validation").disabled
-        modal.action_launch()
+        await pilot.press("ctrl+l")
         await wait_until(
             pilot,
-            lambda: "not launched" in str(modal.query_one("#create-error").render()),
-            "the refusal",
+            lambda: "not launched yet" in str(modal.query_one("#create-error").render()),
+            "the question",
             600,
         )
         preflight = str(modal.query_one("#create-preflight").render())
-        assert "1 row of the dataset still has problems" in preflight
-        # where to fix them; not the export's "export only the valid rows", a dead end here (the
-        # job is built from the dataset, so exporting in F3 changed nothing)
-        assert "Training data (F3" in preflight and "export only" not in preflight
+        assert "1 row with problems left out" in preflight and "12 valid rows" in preflight
+        assert "Training data, F3" in preflight and "✓ validation: 12 examples" in preflight
         assert app.screen is modal
-    assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
+        assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before
+        await pilot.press("ctrl+l")  # the user has read it: launch with the valid rows
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), "the launch", 600)
+    assert len(sim.client().fine_tuning.jobs.list(limit=100).data) == jobs_before + 1
 
 
 async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch, db_path):
@@ -447,3 +451,80 @@ async def test_no_job_selected_shows_no_empty_chart_or_spinning_bar(monkeypatch,
         )
         assert not view.query_one("#job-chart").display
         assert not view.query_one("#job-progress").display
+
+
+async def test_ctrl_k_runs_the_preflight_from_inside_a_field(sim, monkeypatch, db_path):
+    """The form says "press ctrl+k"; from an Input, the Input's own ctrl+k (delete to the end of
+    the line) won and ate the text instead."""
+    use_sim(monkeypatch, sim)
+    make_dataset(db_path, f"keys {uuid.uuid4().hex[:6]}")
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateJobModal), "the create form")
+        modal = app.screen
+        suffix = modal.query_one("#create-suffix")
+        suffix.focus()
+        await pilot.press(*"abc", "home")
+        await pilot.press("ctrl+k")
+        await wait_until(pilot, lambda: modal.preflight_result is not None, "the pre-flight", 600)
+        assert suffix.value == "abc"
+        assert "billed tokens" in str(modal.query_one("#create-preflight").render())
+
+
+async def test_a_job_finished_before_the_app_opened_is_fetched_once(sim, monkeypatch, db_path):
+    """A job that ended before the app first saw it showed 0 events and "waiting for the first
+    training step" for ever (only unfinished jobs were polled); `jobs show` fetched them."""
+    use_sim(monkeypatch, sim)
+    job_id = upload_and_create(sim, [json.dumps(example(i)) for i in range(12)])
+    client = sim.client()
+    for _ in range(600):
+        if client.fine_tuning.jobs.retrieve(job_id).status == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    client.close()
+    app = make_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = jobs_screen(app)
+
+        def events_stored() -> int:
+            db = open_db(db_path)
+            try:
+                return store.count_events(db, sim.base_url, job_id)
+            finally:
+                db.close()
+
+        await wait_until(pilot, lambda: events_stored() > 0, "the finished job's events", 600)
+        screen.selected = job_id
+        await wait_until(
+            pilot,
+            lambda: (
+                (detail := screen.query_one(JobView).detail) is not None
+                and detail.points
+                and detail.checkpoints
+            ),
+            "the loss curve and checkpoints",
+            600,
+        )
+        assert "waiting for the first training step" not in str(
+            screen.query_one("#job-progress-text").render()
+        )
+
+
+@pytest.mark.parametrize("size,columns", [((120, 40), 4), ((80, 24), 2)])
+async def test_the_jobs_list_shows_what_tells_jobs_apart(monkeypatch, db_path, size, columns):
+    """At 120 columns the list showed status, a cut job id and half a model name."""
+    from tests.ui.snapshot_apps.populate import populate
+    from workbench.ui.jobs_list import JobList
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    populate(db_path)
+    app = make_app(db_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(JobList)
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        keys = [str(c.key.value) for c in table.columns.values()]
+        assert keys[:4] == ["status", "job", "model", "cost"]
+        assert sum(widths[:columns]) <= table.scrollable_content_region.width
+        assert "gpt-4.1-mini" in [str(table.get_cell_at((0, 2)))]

@@ -38,6 +38,11 @@ def count_widgets(screen) -> int:
     return sum(1 for w in screen.walk_children() if type(w).__name__ not in ("Toast", "FooterKey"))
 
 
+def footer_keys(screen) -> set[str]:
+    """The keys the screen's own footer shows."""
+    return {key.key for key in screen.query("FooterKey")}
+
+
 def seed_dataset(db_path, name: str, rows: list[dict]) -> int:
     db = open_db(db_path)
     dataset = store.create_dataset(db, name)
@@ -270,10 +275,15 @@ async def test_export_with_problems_asks_first(db_path, tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         # a confirmation names how many rows would be left out
+        dialog = app.screen
         assert "5 train rows still have problems" in str(
-            app.screen.query_one(".dialog-message").render()
+            dialog.query_one("#confirm-message").render()
         )
-        await pilot.press("y")
+        # its footer shows its own keys, not the pane's; enter presses the default: export
+        assert footer_keys(dialog) >= {"y", "n", "escape"}
+        assert "u" not in footer_keys(dialog)
+        assert app.focused is dialog.query_one("#confirm-yes") and app.focused.has_class("-default")
+        await pilot.press("enter")
         await app.workers.wait_for_complete()
         await wait_until(pilot, target.exists)
         assert len(target.read_text(encoding="utf-8").splitlines()) == 6
@@ -439,7 +449,8 @@ async def test_rename_and_delete_a_dataset(db_path):
         await pilot.pause()
         assert store.find_dataset(app.db, "kept") is not None
 
-        # delete asks first: escape keeps it, y deletes it
+        # delete asks first: escape keeps it; it cannot be undone, so the default (focused,
+        # highlighted) button is "Keep it" and enter keeps it too; y deletes it
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("escape")
@@ -447,7 +458,15 @@ async def test_rename_and_delete_a_dataset(db_path):
         assert store.find_dataset(app.db, "kept") is not None
         await pilot.press("d")
         await pilot.pause()
-        assert "cannot be undone" in str(app.screen.query_one(".dialog-message").render())
+        dialog = app.screen
+        assert app.focused is dialog.query_one("#confirm-no") and app.focused.has_class("-default")
+        assert footer_keys(dialog) >= {"y", "n", "escape"}
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is not dialog and store.find_dataset(app.db, "kept") is not None
+        await pilot.press("d")
+        await pilot.pause()
+        assert "cannot be undone" in str(app.screen.query_one("#confirm-message").render())
         await pilot.press("y")
         await pilot.pause()
         assert store.find_dataset(app.db, "kept") is None
@@ -735,3 +754,98 @@ async def test_import_keeps_a_dataset_name_the_user_typed(db_path):
         await pilot.pause()
         assert path.value == "train.jsonl"
         assert name.value == "support"
+
+
+async def test_removing_the_first_turn_keeps_the_app_and_undo_restores_it(db_path):
+    """Removing the first turn crashed the app (a TextArea re-rendered after its turn was gone)
+    with the removal already saved; it now stays up, and ctrl+z puts the turn back."""
+    row = {
+        "messages": [
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+        ]
+    }
+    seed_dataset(db_path, "turns", [{"data": row}])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(ExampleTable).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        editor = app.screen
+        row_id = editor.example_id
+        first = editor.query(TurnEditor).first()
+        assert app.focused is first.query_one(".turn-content", TextArea)
+        await pilot.press("shift+tab")  # the first turn's "✕ remove turn"
+        assert app.focused is first.query_one(".turn-remove")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(editor.query(TurnEditor)) == 1)
+        await until(pilot, lambda: len(store.get_example(app.db, row_id).messages) == 1)
+        await pilot.pause(0.2)
+        assert app.is_running and app.screen is editor
+        assert store.get_example(app.db, row_id).messages[0]["role"] == "assistant"
+
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: store.get_example(app.db, row_id).data == row)
+        assert [t.role for t in editor.query(TurnEditor)] == ["user", "assistant"]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
+        assert app.is_running
+        assert store.get_example(app.db, row_id).data == row
+
+
+async def test_escape_leaves_the_training_search_box(db_path):
+    seed_dataset(db_path, "d", [chat("alpha", "a"), chat("beta", "b")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(ExampleTable).focus()
+        await pilot.press("slash", *"alpha", "escape")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one(ExampleTable)
+        await pilot.press("o")  # sorts the table; not typed into the search
+        assert app.screen.query_one("#search", Input).value == "alpha"
+
+
+async def test_another_panes_css_does_not_shrink_the_import_dialog(db_path):
+    """costs.tcss said `#dataset { width: 24 }` for its own Select, and the Training import
+    dialog's dataset-name field (also #dataset) became 24 columns: each pane's rules are scoped."""
+    from workbench.ui.training_modals import ImportDialog
+
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        field = app.screen.query_one("#dataset", Input)
+        path = app.screen.query_one("#path", Input)
+        assert field.outer_size.width == path.outer_size.width > 24
+
+
+async def test_split_upload_and_undo_show_in_the_footer_at_80_columns(db_path):
+    seed_dataset(db_path, "d", [chat("q", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for focus in ("#examples", "#datasets"):
+            app.screen.query_one(focus).focus()
+            await pilot.pause(0.2)
+            shown = {
+                key.key: key.region
+                for key in app.screen.query("FooterKey")
+                if key.region.width and key.region.right <= 80 - len("^p palette")
+            }
+            assert {"s", "u", "ctrl+z"} <= set(shown), (focus, shown)
+
+
+async def test_a_filter_matching_nothing_keeps_the_header_and_says_so(db_path):
+    from workbench.ui.training import NO_MATCH
+
+    seed_dataset(db_path, "d", [chat("alpha", "a")])
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#search", Input).value = "nothing like this"
+        await until(pilot, lambda: app.screen.query_one("#dataset-empty").display)
+        assert app.screen.query_one("#table-header").display
+        assert str(app.screen.query_one("#dataset-empty").render()) == NO_MATCH

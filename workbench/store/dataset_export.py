@@ -184,6 +184,33 @@ def export_rows(
     return ids, left_out
 
 
+def export_counts(db: sqlite_utils.Database, dataset_id: int, split: str) -> tuple[int, int]:
+    """(rows an export of the split writes, rows it leaves out for problems), counted in SQL.
+
+    The one rule for "uploadable" and "launchable": an export, an upload and a job's pre-flight
+    all take the valid rows (the same `_has_errors` rule as `export_rows`) and say how many rows
+    with problems were left out; none of them refuses a dataset that still has valid rows."""
+    row = db.execute(
+        """select sum(data is null or exists (
+                      select 1 from json_each(examples.problems)
+                      where coalesce(json_extract(value, '$.severity'), 'error') = 'error')),
+                  count(*)
+           from examples where dataset_id = ? and split = ? and deleted_at is null""",
+        [dataset_id, split],
+    ).fetchone()
+    bad, total = row[0] or 0, row[1] or 0
+    return total - bad, bad
+
+
+def export_source_lines(
+    db: sqlite_utils.Database, dataset_id: int, split: str = "train"
+) -> list[int | None]:
+    """For each line of the split's export, the row's line in its imported file (None for a row
+    added by hand): a validator's "line 21" of the export becomes the line the user sees."""
+    ids, _ = export_rows(db, dataset_id, split)
+    return [e.source_line for e in examples_by_id(db, ids)]
+
+
 def export_version(
     db: sqlite_utils.Database,
     dataset_id: int,

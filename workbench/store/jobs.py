@@ -426,6 +426,19 @@ class PollState:
     results_stored: bool
 
 
+def needs_fetch(db: sqlite_utils.Database, job: Job) -> bool:
+    """Whether a listed job must be polled: it is unfinished, or it finished before we ever
+    fetched its story (no events, no checkpoints stored), which one poll then brings in."""
+    if not job.terminal:
+        return True
+    row = db.execute(
+        """select exists(select 1 from job_events where base_url = ? and job_id = ?)
+               or exists(select 1 from job_checkpoints where base_url = ? and job_id = ?)""",
+        [job.base_url, job.id, job.base_url, job.id],
+    ).fetchone()
+    return not row[0]
+
+
 def poll_state(db: sqlite_utils.Database, base_url: str, job_id: str) -> PollState:
     row = db.execute(
         "select status, results_csv is not null from jobs where base_url = ? and id = ?",

@@ -325,11 +325,15 @@ def save_draft(db: sqlite_utils.Database, prompt_name: str, **changes: Any) -> P
     return get_version(db, version_id)
 
 
+AUTO_RUN_NOTE = "auto-saved for a run"
+
+
 def save_version(db: sqlite_utils.Database, prompt_name: str, note: str = "") -> PromptVersion:
     """Freeze the draft as a version (with an optional note) and return it.
 
-    With no draft (nothing changed since the last version) the last version is returned as is,
-    with the note added if it had none.
+    With no draft (nothing changed since the last version, e.g. a run froze it) the last version
+    is returned with the note attached: it replaces the automatic note a run leaves, and follows
+    a note the user wrote before ("first · second"). A typed note is never dropped.
     """
     latest = latest_version(db, prompt_name)
     if latest is None:
@@ -341,10 +345,10 @@ def save_version(db: sqlite_utils.Database, prompt_name: str, note: str = "") ->
                 "where id = ?",
                 [note.strip(), now(), now(), latest.id],
             )
-        elif note.strip() and not latest.note:
-            db.execute(
-                "update prompt_versions set note = ? where id = ?", [note.strip(), latest.id]
-            )
+        elif note.strip() and note.strip() != latest.note:
+            kept = latest.note if latest.note and latest.note != AUTO_RUN_NOTE else ""
+            joined = f"{kept} · {note.strip()}" if kept else note.strip()
+            db.execute("update prompt_versions set note = ? where id = ?", [joined, latest.id])
     return get_version(db, latest.id)
 
 
@@ -386,4 +390,4 @@ def version_for_run(db: sqlite_utils.Database, prompt_name: str) -> PromptVersio
         }
         if same:
             return frozen
-    return save_version(db, prompt_name, note="auto-saved for a run")
+    return save_version(db, prompt_name, note=AUTO_RUN_NOTE)

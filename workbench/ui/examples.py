@@ -29,6 +29,7 @@ from workbench.ui.examples_dialogs import ImportDialog, ImportRequest, PromoteDi
 from workbench.ui.examples_form import ExampleForm
 from workbench.ui.examples_list import ExampleList, RowSource
 from workbench.ui.pane import EmptyState, PaneScreen
+from workbench.ui.widgets.search import SearchInput
 
 EMPTY_MESSAGE = "No examples yet — press a to add one or i to import"
 SPLIT_FILTERS = [
@@ -75,7 +76,7 @@ class ExamplesScreen(PaneScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="examples-filters"):
-            yield Input(placeholder="/ search examples", id="examples-search", compact=True)
+            yield SearchInput(placeholder="/ search examples", id="examples-search", compact=True)
             yield Select(SPLIT_FILTERS, prompt="all splits", id="examples-split", compact=True)
             yield Select([], prompt="all tags", id="examples-tag", compact=True)
         with Horizontal(id="examples-selection"):
@@ -241,6 +242,7 @@ class ExamplesScreen(PaneScreen):
         self._schedule_reload()
 
     @on(Input.Submitted, "#examples-search")
+    @on(SearchInput.Left, "#examples-search")
     def _search_done(self) -> None:
         self.example_list.focus()
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from workbench.store.examples import Dataset
@@ -62,6 +62,7 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
                 )
             yield Static("", id="import-error", classes="dialog-error", markup=False)
             yield Static("enter imports · esc cancels", classes="dialog-hint", markup=False)
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     @on(Input.Submitted, "#import-path")
     def _submit(self, event: Input.Submitted) -> None:
@@ -122,6 +123,7 @@ class PromoteDialog(ModalScreen[PromoteRequest | None]):
                 classes="dialog-hint",
                 markup=False,
             )
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def on_mount(self) -> None:
         target = "#promote-datasets" if self.datasets else "#promote-new"

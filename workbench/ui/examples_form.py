@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from workbench.core.fewshot import example_from_row, pair_data, pair_from_messages, parse_tags
 from workbench.store import examples as store
@@ -122,6 +122,7 @@ class ExampleForm(ModalScreen[int | None]):
                 id="form-hint",
                 markup=False,
             )
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def on_mount(self) -> None:
         self._show_mode()

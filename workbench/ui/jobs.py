@@ -116,6 +116,8 @@ class JobsScreen(PaneScreen):
         for job in self._stored_jobs():
             if not job.terminal:
                 self.watch_job(job.id)
+        # finished jobs never fetched are fetched once the provider's list answers
+        # (_refresh_remote): offline or without a key they are not marked as failing to watch
         self.refresh_remote()
         self.set_interval(self.REMOTE_REFRESH_SECONDS, self.refresh_remote)
         self.set_interval(5.0, self._tick)
@@ -369,7 +371,8 @@ class JobsScreen(PaneScreen):
         )
 
     def _refresh_remote(self) -> None:
-        """Thread: the provider's newest jobs into the store; unfinished ones get a watcher."""
+        """Thread: the provider's newest jobs into the store; unfinished ones get a watcher, and so
+        does a job that finished before we fetched anything of it (one poll brings its story)."""
         from workbench.providers.fine_tuning import list_jobs
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store import jobs as store
@@ -391,7 +394,7 @@ class JobsScreen(PaneScreen):
             unfinished = []
             for obj in remote:
                 job, _ = store.upsert_job(db, profile.name, profile.base_url, obj)
-                if not job.terminal:
+                if store.needs_fetch(db, job):
                     unfinished.append(job.id)
         finally:
             db.close()
@@ -445,7 +448,7 @@ class JobsScreen(PaneScreen):
         self.app.push_screen(CreateJobModal(datasets), created)
 
     def action_job_action(self, action: str) -> None:
-        from workbench.ui.jobs_confirm import ConfirmModal
+        from workbench.ui.widgets.confirm import ConfirmDialog
 
         off = self._off_reason("pause_resume") if action in ("pause", "resume") else None
         if off:
@@ -483,7 +486,13 @@ class JobsScreen(PaneScreen):
                 )
 
         self.app.push_screen(
-            ConfirmModal(f"{action.capitalize()} {job.id}?", details[action], action.capitalize()),
+            ConfirmDialog(
+                f"{action.capitalize()} {job.id}?",
+                details[action],
+                f"{action.capitalize()} job",
+                "Keep it" if action == "cancel" else "Cancel",
+                destructive=action == "cancel",
+            ),
             answered,
         )
 

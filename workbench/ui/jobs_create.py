@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from workbench.core import jobs as cj
 from workbench.core.display import plural
@@ -38,6 +38,7 @@ class Preflight:
     ok: bool
     estimated_tokens: int | None = None
     estimated_cost_usd: float | None = None
+    left_out: int = 0  # rows with problems the export leaves out (train + validation)
 
 
 HYPER_INPUTS = (
@@ -53,8 +54,9 @@ class CreateJobModal(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("ctrl+l", "launch", "Launch"),
-        Binding("ctrl+k", "preflight", "Pre-flight"),
+        # priority: from inside an Input, ctrl+k would delete to the end of the line instead
+        Binding("ctrl+l", "launch", "Launch", priority=True),
+        Binding("ctrl+k", "preflight", "Pre-flight", priority=True),
     ]
 
     def __init__(self, datasets: list[tuple[str, int, str, int]]) -> None:
@@ -139,6 +141,7 @@ class CreateJobModal(ModalScreen[str | None]):
                     compact=True,
                 )
                 yield Button("Close (esc)", id="create-close", compact=True)
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def _dpo_off(self) -> str | None:
         """Why this provider cannot run DPO (capabilities), or None."""
@@ -338,7 +341,7 @@ class CreateJobModal(ModalScreen[str | None]):
         db = open_db(self.app.db_path)
         try:
             key = self._preflight_key(request, dataset_id)
-            result = self.preflight_result
+            result = shown = self.preflight_result
             paths: tuple[Any, Any] | None = None
             if result is None or result.key != key or launch:
                 result, paths = build_preflight(
@@ -350,6 +353,16 @@ class CreateJobModal(ModalScreen[str | None]):
             if not result.ok:
                 self.app.call_from_thread(
                     self._launch_failed, "not launched: fix the problems the pre-flight found"
+                )
+                return
+            if result.left_out and not (
+                shown and shown.key == key and shown.left_out == result.left_out
+            ):
+                # leaving rows out is said before it is done, as the export and upload ask first
+                self.app.call_from_thread(
+                    self._launch_failed,
+                    f"not launched yet: {plural(result.left_out, "row")} with problems would be left "
+                    "out (see the pre-flight); press ctrl+l again to launch without them",
                 )
                 return
             job_id = launch_job(self.app, db, request, dataset_id, result, paths)
@@ -384,25 +397,37 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
     from workbench.core.dataset import validate_file
     from workbench.core.pricing import training_price_per_million
-    from workbench.store.dataset_export import ExportRefused, export_version
+    from workbench.store.dataset_export import (
+        ExportRefused,
+        export_counts,
+        export_source_lines,
+        export_version,
+    )
 
     text = Text()
+    splits = ["train", "validation"] if request.use_validation else ["train"]
+    # one rule with the Training pane's export and upload (store.dataset_export.export_counts):
+    # the valid rows go, the rows with problems are left out and counted
+    left_out = sum(export_counts(db, dataset_id, split)[1] for split in splits)
     try:
-        train = export_version(db, dataset_id, "train")
-        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+        train = export_version(db, dataset_id, "train", allow_problems=True)
+        valid = (
+            export_version(db, dataset_id, "validation", allow_problems=True)
+            if request.use_validation
+            else None
+        )
     except ExportRefused as exc:
-        if exc.problem_rows:
-            # the export's own advice ("export only the valid rows") does not apply here: the job
-            # is built from the dataset, so exporting in F3 changes nothing
-            rows = plural(exc.problem_rows, "row")
-            text.append(
-                f"✗ {rows} of the dataset still {'has' if exc.problem_rows == 1 else 'have'} "
-                "problems: fix or delete them in Training data (F3, f lists them), then check again",
-                style="bold red",
-            )
-        else:
-            text.append(f"✗ {exc}", style="bold red")
-        return Preflight(key, text, False), None
+        text.append(
+            f"✗ {exc}: fix the rows in Training data (F3, f lists them), then check again",
+            style="bold red",
+        )
+        return Preflight(key, text, False, left_out=left_out), None
+    if left_out:
+        text.append(
+            f"⚠ {plural(left_out, "row")} with problems left out: the job trains on the "
+            f"{train[0].examples:,} valid rows (fix them in Training data, F3, f lists them)\n",
+            style="yellow",
+        )
     report = validate_file(
         train[1],
         model=request.model,
@@ -417,8 +442,9 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
     text.append(
         f", {plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
     )
+    sources = export_source_lines(db, dataset_id, "train")
     for problem in [*report.errors, *report.warnings][:4]:
-        where = f"line {problem.line}: " if problem.line else ""
+        where = _where(problem, sources)
         text.append(
             f"\n  {where}{problem.message}", style="red" if problem in report.errors else "yellow"
         )
@@ -469,7 +495,18 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
     if not report.tokenizer_exact:
         text.append(f"\n{report.tokenizer_note}", style="dim")
-    return Preflight(key, text, ok, tokens, cost), (train, valid)
+    return Preflight(key, text, ok, tokens, cost, left_out), (train, valid)
+
+
+def _where(problem: Any, sources: list[int | None]) -> str:
+    """Where a problem is, as the Training table and the editor say it: the row's line in its
+    imported file (the validator counts lines of the export, which leaves rows out)."""
+    if not problem.line or problem.message.startswith("validation file: "):
+        return f"export line {problem.line}: " if problem.line else ""
+    if problem.line > len(sources):
+        return ""
+    source = sources[problem.line - 1]
+    return f"line {source}: " if source is not None else "a row added by hand: "
 
 
 def launch_job(

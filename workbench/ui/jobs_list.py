@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -33,10 +34,17 @@ class JobRow:
     warning: bool = False  # the last poll of this job failed
 
 
+def short_model(model: str) -> str:
+    """A base model without its date snapshot ("gpt-4.1-mini-2025-04-14" -> "gpt-4.1-mini"):
+    the job view beside the list names it in full."""
+    return re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model)
+
+
 class JobList(DataTable):
     """Rows are keyed by job id; highlighting a row posts `JobList.Selected`."""
 
-    COLUMNS = ("status", "job", "progress", "model", "created", "elapsed", "cost")
+    # what tells jobs apart first: a narrow list shows these, the rest scrolls into view
+    COLUMNS = ("status", "job", "model", "cost", "progress", "elapsed", "created")
 
     class Selected(Message):
         def __init__(self, job_id: str) -> None:
@@ -81,11 +89,11 @@ class JobList(DataTable):
         return (
             status,
             Text(short_id),
-            Text(r.progress),
-            Text(r.model, overflow="ellipsis"),
-            Text(r.created),
-            Text(r.elapsed),
+            Text(short_model(r.model), overflow="ellipsis"),
             Text(r.cost),
+            Text(r.progress),
+            Text(r.elapsed),
+            Text(r.created),
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -437,7 +437,8 @@ class PromptScreen(PaneScreen):
             self._show_header()
             self.refresh_versions()
             if before is not None and not before.draft:
-                self.notify(f"no changes since {version.label}")
+                added = "; the note was added to it" if note.strip() else ""
+                self.notify(f"no changes since {version.label}{added}")
             else:
                 self.notify(f"saved {version.label}")
 

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 
@@ -28,6 +28,7 @@ class AskText(ModalScreen[str | None]):
             yield Label(self.title_text, markup=False)
             yield Input(self.value, placeholder=self.placeholder, id="dialog-input")
             yield Label("enter: OK · escape: cancel", classes="dialog-help")
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
@@ -55,6 +56,7 @@ class PickPrompt(ModalScreen[str | None]):
                 id="prompt-names",
             )
             yield Label("enter: open · escape: cancel", classes="dialog-help")
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

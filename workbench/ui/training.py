@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Checkbox, Input, OptionList, ProgressBar, Select, Static
+from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -30,7 +30,6 @@ from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
 from workbench.ui.training_editor import ExampleEditor, problems_text
 from workbench.ui.training_modals import (
-    ConfirmDialog,
     ExportDialog,
     ExportRequest,
     ImportDialog,
@@ -41,6 +40,8 @@ from workbench.ui.training_modals import (
     SplitRequest,
 )
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
+from workbench.ui.widgets.confirm import ConfirmDialog
+from workbench.ui.widgets.search import SearchInput
 
 NO_DATASETS = "No datasets yet — press n to create one or i to import a JSONL file"
 EMPTY_DATASET = "This dataset has no examples yet — press a to add one or i to import a file"
@@ -60,8 +61,9 @@ class DatasetList(OptionList):
     """The datasets, with row and problem counts. Highlighting one shows it."""
 
     BINDINGS = [
-        Binding("r", "rename", "Rename", id="training-rename-dataset"),
-        Binding("d", "delete", "Delete dataset", id="training-delete-dataset"),
+        # not in the footer (80 columns keep the pane's keys visible); in the palette
+        Binding("r", "rename", "Rename", show=False, id="training-rename-dataset"),
+        Binding("d", "delete", "Delete dataset", show=False, id="training-delete-dataset"),
     ]
 
     class RenameRequested(Message):
@@ -81,11 +83,13 @@ class TrainingScreen(PaneScreen):
     PANE = "training"
 
     BINDINGS = [
-        Binding("n", "new_dataset", "New", id="training-new-dataset"),
-        Binding("a", "add_example", "Add", id="training-add-example"),
+        # n and a are named by the empty states and in the palette; the footer keeps room for
+        # Split, Upload and Undo at 80 columns
+        Binding("n", "new_dataset", "New", show=False, id="training-new-dataset"),
+        Binding("a", "add_example", "Add", show=False, id="training-add-example"),
         Binding("i", "import_file", "Import", id="training-import"),
         Binding("e", "export", "Export", id="training-export"),
-        Binding("v", "validate", "Validate", id="training-validate"),
+        Binding("v", "validate", "Check", id="training-validate", tooltip="Validate the dataset"),
         Binding("s", "split", "Split", id="training-split"),
         Binding("u", "upload", "Upload", id="training-upload"),
         Binding("ctrl+z", "undo", "Undo", id="training-undo"),
@@ -110,7 +114,7 @@ class TrainingScreen(PaneScreen):
             yield DatasetList(id="datasets")
             with Vertical(id="examples-side"):
                 with Horizontal(id="filter-bar"):
-                    yield Input(placeholder="/ search", id="search", compact=True)
+                    yield SearchInput(placeholder="/ search", id="search", compact=True)
                     yield Select(
                         SPLIT_FILTERS, prompt="all splits", id="split-filter", compact=True
                     )
@@ -140,6 +144,8 @@ class TrainingScreen(PaneScreen):
         return exports.examples_by_id(self.db, list(ids))
 
     def on_mount(self) -> None:
+        # the compact footer fits Edit … Upload and Undo in 80 columns
+        self.query_one(Footer).compact = True
         self.query_one("#progress-row").display = False
         self.refresh_datasets()
 
@@ -270,6 +276,8 @@ class TrainingScreen(PaneScreen):
                 f"Delete {dataset.name!r} and its {plural(rows, 'example')}? This cannot be undone "
                 "(exported files stay on disk).",
                 yes="Delete",
+                no="Keep it",
+                destructive=True,
             ),
             confirmed,
         )
@@ -293,7 +301,8 @@ class TrainingScreen(PaneScreen):
         filtered = any(v is not None for v in filters.values())
         empty = not ids
         self.table.display = not empty
-        self.query_one("#table-header").display = not empty
+        # a filter that matches nothing keeps the column titles, with "no example matches"
+        self.query_one("#table-header").display = not empty or filtered
         notice = self.query_one("#dataset-empty", Static)
         notice.display = empty
         notice.update(Text(NO_MATCH if filtered else EMPTY_DATASET))
@@ -347,6 +356,7 @@ class TrainingScreen(PaneScreen):
         self._search_timer = self.set_timer(0.25, lambda: self.reload_rows())
 
     @on(Input.Submitted, "#search")
+    @on(SearchInput.Left, "#search")
     def _search_submitted(self) -> None:
         self.table.focus()
 
@@ -660,15 +670,8 @@ class TrainingScreen(PaneScreen):
 
     def _problem_rows(self, split: str) -> tuple[int, int]:
         """(rows an export would leave out, rows it would write) without loading them."""
-        row = self.db.execute(
-            """select sum(data is null or exists (select 1 from json_each(examples.problems)
-                                                 where json_extract(value, '$.severity') = 'error')),
-                      count(*)
-               from examples where dataset_id = ? and split = ? and deleted_at is null""",
-            [self.dataset_id, split],
-        ).fetchone()
-        bad, total = row[0] or 0, row[1] or 0
-        return bad, total - bad
+        good, bad = exports.export_counts(self.db, self.dataset_id, split)
+        return bad, good
 
     def _confirm_problems(self, split: str, verb: str, then: Callable[[bool], None]) -> None:
         bad, good = self._problem_rows(split)

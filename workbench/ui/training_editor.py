@@ -70,6 +70,7 @@ class TurnEditor(Vertical):
     def __init__(self, message: dict[str, Any]) -> None:
         super().__init__(classes="turn")
         self.original = dict(message)
+        self.removing = False  # hidden, about to go: no longer part of the row
         self._weight_touched = False  # a weight the user did not touch is kept as the row has it
         role = message.get("role")
         self._role = role if isinstance(role, str) else "user"
@@ -225,6 +226,8 @@ class ExampleEditor(Screen):
         Binding("escape", "close", "Back to table", id="editor-close"),
         Binding("ctrl+n", "add_turn", "Add turn", id="editor-add-turn"),
         Binding("ctrl+r", "toggle_raw", "Form/raw JSON", id="editor-toggle-raw"),
+        # a TextArea keeps ctrl+z for its own text; after a removal the focus is on a button
+        Binding("ctrl+z", "undo_remove", "Undo remove", id="editor-undo-remove"),
     ]
 
     def __init__(
@@ -256,9 +259,15 @@ class ExampleEditor(Screen):
         self._raw_stale = False
         self._source: str = "form"  # which tab the pending change came from
         self.unsaved: list[str] = []  # JSON fields that do not parse (not written)
+        self.removed_turns: list[tuple[int, dict[str, Any]]] = []  # (index, message), for ctrl+z
 
     def compose(self) -> ComposeResult:
-        where = f"line {self.example.source_line}" if self.example.source_line else "added by hand"
+        # the row's line in its imported file: the number the table and the pre-flight show
+        where = (
+            f"line {self.example.source_line} of the imported file"
+            if self.example.source_line
+            else "added by hand"
+        )
         with Horizontal(id="editor-head"):
             yield Static(
                 Text(f"Example #{self.example_id} · {where}"), id="editor-title", markup=False
@@ -336,6 +345,11 @@ class ExampleEditor(Screen):
 
     # --- edits --------------------------------------------------------------------------------
 
+    def save_now_from(self, source: str) -> None:
+        """Save at once what `source` ("form" or "raw") now says (a removal is not typing)."""
+        self._source = source
+        self.save_now()
+
     def _schedule(self, source: str) -> None:
         self._source = source
         if self._timer is not None:
@@ -364,17 +378,58 @@ class ExampleEditor(Screen):
         if self.query_one("#editor-tabs", TabbedContent).active == "raw-tab":
             self._schedule("raw")
 
+    def _turns(self) -> list[TurnEditor]:
+        """The turns on screen, in order (a turn being removed is no longer one of them)."""
+        return [t for t in self.query(TurnEditor) if not t.removing]
+
     @on(TurnEditor.RemoveRequested)
-    async def _remove_turn(self, event: TurnEditor.RemoveRequested) -> None:
-        await event.turn.remove()
-        self._schedule("form")
+    def _remove_turn(self, event: TurnEditor.RemoveRequested) -> None:
+        """Remove a turn (saved at once, like every edit); ctrl+z puts it back.
+
+        The turn is hidden and the focus moved to a widget that stays; the widget itself goes
+        after the next refresh. Removed at once, its TextArea could still be painted from the
+        old layout after it was unmounted (`KeyError: 'text-area--gutter'`, the app exited)."""
+        turns = self._turns()
+        if event.turn not in turns:
+            return
+        index = turns.index(event.turn)
+        message, _errors = event.turn.to_message()
+        self.removed_turns.append((index, message))
+        rest = [t for t in turns if t is not event.turn]
+        target = rest[min(index, len(rest) - 1)].query_one(".turn-remove") if rest else None
+        (target or self.query_one("#add-turn", Button)).focus()
+        event.turn.removing = True
+        event.turn.display = False
+        self.call_after_refresh(event.turn.remove)
+        self.save_now_from("form")
+        self.refresh_bindings()
+        self.notify("turn removed · ctrl+z puts it back", timeout=4)
+
+    async def action_undo_remove(self) -> None:
+        """Put the last removed turn back where it was, and save."""
+        if not self.removed_turns:
+            return
+        index, message = self.removed_turns.pop()
+        turn = TurnEditor(message)
+        turns = self._turns()
+        before = turns[index] if index < len(turns) else self.query_one("#form-actions")
+        await self.query_one("#turns").mount(turn, before=before)
+        turn.query_one(".turn-content", TextArea).focus()
+        self.save_now_from("form")
+        self.refresh_bindings()
+        self.notify("turn put back", timeout=3)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo_remove":
+            return bool(self.removed_turns)
+        return True
 
     @on(Button.Pressed, "#add-turn")
     async def action_add_turn(self) -> None:
         if not _form_fits(self.data):
             self.notify("fix the row in the Raw JSON tab first", severity="warning")
             return
-        turns = list(self.query(TurnEditor))
+        turns = self._turns()
         role = "assistant" if turns and turns[-1].role == "user" else "user"
         turn = TurnEditor({"role": role, "content": ""})
         await self.query_one("#turns").mount(turn, before="#form-actions")
@@ -408,7 +463,7 @@ class ExampleEditor(Screen):
         data = dict(self.data) if isinstance(self.data, dict) else {}
         errors: list[tuple[int, str]] = []
         messages = []
-        for i, turn in enumerate(self.query(TurnEditor)):
+        for i, turn in enumerate(self._turns()):
             message, turn_errors = turn.to_message()
             messages.append(message)
             errors.extend((i, e) for e in turn_errors)
@@ -488,7 +543,7 @@ class ExampleEditor(Screen):
         summary.append("⚠ not saved: ", style="bold red")
         summary.append("fix the JSON marked below (the last good version is kept)")
         self.query_one("#editor-summary", Static).update(summary)
-        for i, turn in enumerate(self.query(TurnEditor)):
+        for i, turn in enumerate(self._turns()):
             mine = [Problem(0, "invalid_json", m) for index, m in field_errors if index == i]
             if mine:
                 turn.show_problems(mine)
@@ -521,7 +576,7 @@ class ExampleEditor(Screen):
                 per_turn.setdefault(int(match.group(1)), []).append(problem)
             else:
                 general.append(problem)
-        for i, turn in enumerate(self.query(TurnEditor)):
+        for i, turn in enumerate(self._turns()):
             turn.show_problems(per_turn.get(i, []))
         tools_problem = self.query_one("#tools-problem", Static)
         tools_problems = [p for p in general if "tools" in p.message]

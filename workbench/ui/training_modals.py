@@ -1,4 +1,5 @@
-"""The Training data pane's dialogs: names, confirmations, import/export/split options, reports.
+"""The Training data pane's dialogs: names, import/export/split options, reports
+(yes/no questions use the shared `ui.widgets.confirm.ConfirmDialog`).
 
 Each dialog returns plain values through `dismiss()`; the pane decides what to do with them.
 """
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from workbench.ui.widgets.path_suggester import PathSuggester
 
@@ -36,6 +37,7 @@ class Dialog(ModalScreen):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.OK_LABEL, variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def compose_fields(self) -> ComposeResult:
         return ()
@@ -82,33 +84,6 @@ class NameDialog(Dialog):
             self.show_error(error)
             return
         self.dismiss(name)
-
-
-class ConfirmDialog(Dialog):
-    """Yes or no, with the consequence spelled out."""
-
-    BINDINGS = [Binding("y", "yes", "Yes"), Binding("n", "cancel", "No")]
-
-    def __init__(self, title: str, message: str, yes: str = "Yes") -> None:
-        super().__init__()
-        self.TITLE_TEXT = title
-        self.OK_LABEL = yes
-        self._message = message
-
-    def compose_fields(self) -> ComposeResult:
-        yield Static(Text(self._message), classes="dialog-message")
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
-
-    def submit(self) -> None:
-        self.dismiss(True)
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 @dataclass(frozen=True)
@@ -301,6 +276,7 @@ class ReportScreen(ModalScreen):
                 yield Static(self._body, id="report-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", variant="primary", id="close", compact=True)
+        yield Footer()  # the dialog's own keys, not the pane's beneath
 
     def on_mount(self) -> None:
         self.query_one("#report-body").focus()

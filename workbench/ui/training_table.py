@@ -141,7 +141,7 @@ class ExampleTable(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "edit", "Edit", id="training-edit"),
         Binding("d", "delete", "Delete", id="training-delete-row"),
-        Binding("p", "promote", "Few-shot", id="training-promote"),
+        Binding("p", "promote", "Few-shot", show=False, id="training-promote"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)

@@ -1,1 +1,1 @@
-"""Widgets shared by more than one pane."""
+"""Widgets and dialogs shared by several panes."""
