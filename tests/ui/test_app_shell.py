@@ -146,6 +146,8 @@ async def test_first_screen_reads_only_its_own_sheet_and_the_rest_right_after(db
         # rules of examples.tcss apply: width 16, margin-left 1 (a Select has neither by default)
         split = app.screen.query_one("#examples-split")
         assert (split.outer_size.width, split.styles.margin.left) == (16, 1)
+
+
 async def send_terminal_bytes(app, pilot, data: str) -> None:
     """Feed `data` through Textual's real input parser (what the Linux driver does with the
     bytes a terminal, tmux, SSH or xterm.js sends), then deliver the events like the driver."""

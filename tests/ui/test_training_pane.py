@@ -771,7 +771,7 @@ async def test_removing_the_first_turn_keeps_the_app_and_undo_restores_it(db_pat
         await pilot.pause()
         app.screen.query_one(ExampleTable).focus()
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleEditor))
         editor = app.screen
         row_id = editor.example_id
         first = editor.query(TurnEditor).first()
@@ -779,17 +779,17 @@ async def test_removing_the_first_turn_keeps_the_app_and_undo_restores_it(db_pat
         await pilot.press("shift+tab")  # the first turn's "✕ remove turn"
         assert app.focused is first.query_one(".turn-remove")
         await pilot.press("enter")
-        await until(pilot, lambda: len(editor.query(TurnEditor)) == 1)
-        await until(pilot, lambda: len(store.get_example(app.db, row_id).messages) == 1)
+        await wait_until(pilot, lambda: len(editor.query(TurnEditor)) == 1)
+        await wait_until(pilot, lambda: len(store.get_example(app.db, row_id).messages) == 1)
         await pilot.pause(0.2)
         assert app.is_running and app.screen is editor
         assert store.get_example(app.db, row_id).messages[0]["role"] == "assistant"
 
         await pilot.press("ctrl+z")
-        await until(pilot, lambda: store.get_example(app.db, row_id).data == row)
+        await wait_until(pilot, lambda: store.get_example(app.db, row_id).data == row)
         assert [t.role for t in editor.query(TurnEditor)] == ["user", "assistant"]
         await pilot.press("escape")
-        await until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExampleEditor))
         assert app.is_running
         assert store.get_example(app.db, row_id).data == row
 
@@ -816,7 +816,7 @@ async def test_another_panes_css_does_not_shrink_the_import_dialog(db_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        await wait_until(pilot, lambda: isinstance(app.screen, ImportDialog))
         field = app.screen.query_one("#dataset", Input)
         path = app.screen.query_one("#path", Input)
         assert field.outer_size.width == path.outer_size.width > 24
@@ -846,6 +846,6 @@ async def test_a_filter_matching_nothing_keeps_the_header_and_says_so(db_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         app.screen.query_one("#search", Input).value = "nothing like this"
-        await until(pilot, lambda: app.screen.query_one("#dataset-empty").display)
+        await wait_until(pilot, lambda: app.screen.query_one("#dataset-empty").display)
         assert app.screen.query_one("#table-header").display
         assert str(app.screen.query_one("#dataset-empty").render()) == NO_MATCH

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.messages import content_text
 from workbench.core.display import plural
+from workbench.core.messages import content_text
 
 SCORERS = ("exact", "contains", "regex", "json", "json_schema", "numeric", "judge")
 SCORER_LABELS = {

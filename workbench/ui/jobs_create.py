@@ -361,7 +361,7 @@ class CreateJobModal(ModalScreen[str | None]):
                 # leaving rows out is said before it is done, as the export and upload ask first
                 self.app.call_from_thread(
                     self._launch_failed,
-                    f"not launched yet: {plural(result.left_out, "row")} with problems would be left "
+                    f"not launched yet: {plural(result.left_out, 'row')} with problems would be left "
                     "out (see the pre-flight); press ctrl+l again to launch without them",
                 )
                 return
@@ -424,7 +424,7 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         return Preflight(key, text, False, left_out=left_out), None
     if left_out:
         text.append(
-            f"⚠ {plural(left_out, "row")} with problems left out: the job trains on the "
+            f"⚠ {plural(left_out, 'row')} with problems left out: the job trains on the "
             f"{train[0].examples:,} valid rows (fix them in Training data, F3, f lists them)\n",
             style="yellow",
         )
