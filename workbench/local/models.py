@@ -81,8 +81,19 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     staging = target.with_name(target.name + ".converting")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    import torch
+
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # a model loaded from GGUF refuses save_pretrained (and training): copy its de-quantized
+    # weights into a plain model of the same config; bfloat16 halves the disk for no real loss
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(loaded.state_dict())
+    model.to(torch.bfloat16)
+    model.config.dtype = torch.bfloat16
     model.save_pretrained(str(staging), safe_serialization=True)
     tokenizer.save_pretrained(str(staging))
     (staging / COMPLETE_MARKER).write_text(
