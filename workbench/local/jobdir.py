@@ -228,17 +228,18 @@ def read_state(jobdir: str | os.PathLike) -> dict | None:
     return {**new_state(), **state} if isinstance(state, dict) else None
 
 
-def write_state(jobdir: str | os.PathLike, state: dict) -> None:
+def write_state(jobdir: str | os.PathLike, state: dict) -> dict:
+    """Replace state.json atomically (stamping `updated_at`); returns what was written."""
     state = {**state, "updated_at": int(time.time())}
     _write_json_atomic(Path(jobdir) / STATE, state)
+    return state
 
 
 def update_state(jobdir: str | os.PathLike, **changes: Any) -> dict:
     """Read, change some keys, write back; returns the new state."""
     state = read_state(jobdir) or new_state()
     state.update(changes)
-    write_state(jobdir, state)
-    return state
+    return write_state(jobdir, state)
 
 
 # ---- control -----------------------------------------------------------------------------------
