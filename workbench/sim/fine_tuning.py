@@ -182,7 +182,8 @@ class FineTuning(Handlers):
         events.append(self.sim.lifecycle.event(job, int(now), f"Validating training file: {files}"))
         self.sim.store.add_events(events)
         self.sim.store.commit()
-        self.start_validation(job)
+        if not self.sim.lifecycle.start(job):
+            self.start_validation(job)
         return JSONResponse(self.sim.lifecycle.job_object(job, now))
 
     def start_validation(self, job: dict) -> None:

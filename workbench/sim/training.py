@@ -173,6 +173,10 @@ class JobClock:
             "run_origin": None,
         }
 
+    def start(self, job: dict) -> bool:
+        """False: the wire layer validates the files first (sim/validation.py), then `advance`."""
+        return False
+
     def on_validated(self, job: dict, result: dict) -> None:
         # a slow validation (a big file) ends when it ends, not at the nominal time
         result["done_at_clock"] = clock_now(job, time.time())

@@ -37,6 +37,10 @@ class JobLifecycle(Protocol):
     def initial_state(self, now: float) -> dict:
         """Backend-specific fields of a new job document (the sim's clock fields)."""
 
+    def start(self, job: dict) -> bool:
+        """A job was just stored: True when the lifecycle takes it from here (its trainer checks
+        the files), False when the wire layer validates the files first."""
+
     def on_validated(self, job: dict, result: dict) -> None:
         """Called as the file check finishes, before the job is saved with its hyperparameters."""
 
