@@ -29,6 +29,7 @@ class GenerationRequest:
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    cancel: threading.Event | None = None  # set when the client left: stop at the next token
 
 
 @dataclass
@@ -238,7 +239,7 @@ def _generate(
 
     class StopOnText(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            done = trimmer.stopped
+            done = trimmer.stopped or (request.cancel is not None and request.cancel.is_set())
             return torch.full(
                 (input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device
             )
