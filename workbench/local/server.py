@@ -65,7 +65,13 @@ class LocalModels(Handlers):
     def model_objects(self) -> list[dict]:
         self.sim.advance_jobs()
         data = [
-            {"id": m.id, "object": "model", "created": _mtime(m.path), "owned_by": OWNED_BY}
+            {
+                "id": m.id,
+                "object": "model",
+                "created": _mtime(m.path),
+                "owned_by": OWNED_BY,
+                "fine_tunable": True,  # the job form offers these (core.jobs.fine_tunable_models)
+            }
             for m in self.sim.options.models
         ]
         for row in self.sim.store.ft_models():

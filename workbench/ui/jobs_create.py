@@ -429,7 +429,7 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
             f"  (auto picks {report.epochs} epochs for {report.examples} examples)", style="dim"
         )
     kind = getattr(profile, "kind", "openai")
-    if kind == "azure":  # Azure's own training table and tier (core/provider_pricing.py)
+    if kind in ("azure", "local"):  # the provider's own terms (core/provider_pricing.py)
         from workbench.core.provider_pricing import terms_for, training_rate
 
         price = training_rate(request.model, terms_for(profile))
