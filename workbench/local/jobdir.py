@@ -25,25 +25,38 @@ Files (all names are constants below):
   ("Created fine-tuning job: …", "Validating training file: …") with `append_event` before
   spawning; the trainer writes from "Files validated, moving job to queued state" on.
 - `state.json` (trainer -> server, replaced atomically): see `new_state` for every key. `status`
-  goes validating_files -> queued (loading the model) -> running -> succeeded | failed |
-  cancelled | paused. `pid` is the trainer's (os.getpid(); the server spawns the interpreter
-  directly, so it equals Popen.pid): the server writes `new_state(pid=proc.pid)` right after
-  spawning so a trainer that dies before its first write is still detected; the trainer then
-  keeps it. `trainer_gone(state)` (an ACTIVE status whose pid no longer runs) is the server's cue
-  that the trainer died (SIGKILL, OOM, reboot) and the job must be marked failed.
+  goes validating_files -> queued (loading the model, tokenizing) -> running -> succeeded |
+  failed | cancelled | paused. `pid` is the trainer's (os.getpid(); the server spawns the
+  interpreter directly, so it equals Popen.pid): the server writes `new_state(pid=proc.pid)`
+  right after spawning so a trainer that dies before its first write is still detected; the
+  trainer then keeps it. `trainer_gone(state)` (an ACTIVE status whose pid no longer runs) is the
+  server's cue that the trainer died (SIGKILL, OOM, reboot) and the job must be marked failed.
+  `hyperparameters`: the resolved {n_epochs, batch_size, learning_rate_multiplier} (the job
+  object's); beside it `learning_rate` (the real LoRA rate) and `seed` (drawn when the spec had
+  none; reported as the job's seed). `step`, `total_steps`, `trained_tokens` (real tokens seen,
+  padding excluded) and `estimated_finish` (unix int, from the measured step time; null when not
+  running) are rewritten at every step.
   `checkpoints`: [{"id": "ftckpt_…", "step", "epoch", "created_at", "dir" (a PEFT adapter dir),
   "metrics": {step, train_loss, train_mean_token_accuracy, valid_loss?, ...}}], oldest first,
-  for the last 3 epochs. `adapter_dir`: the final adapter (PEFT dir) once succeeded.
-  `result_file`: JOBDIR/results.csv (plain CSV, OpenAI's columns; the server base64-encodes it
-  for the openai flavor as the sim does). `pause_checkpoint`: a full trainer checkpoint dir
-  (adapter + optimizer) written on pause; pass it as spec["resume_from"] to resume, after which
-  the new trainer keeps appending to the same events.jsonl and keeps the earlier checkpoints.
-  `error`: {"code", "message", "param"} or null (codes: invalid_training_file,
-  invalid_validation_file, unsupported_method, model_load_failed, training_failed,
-  trainer_killed).
+  for the last 3 epochs (and the last step). `adapter_dir`: the final adapter (PEFT dir) once
+  succeeded. `result_file`: JOBDIR/results.csv (plain CSV, OpenAI's columns; the server
+  base64-encodes it for the openai flavor as the sim does). `pause_checkpoint`: a full trainer
+  checkpoint dir (adapter + optimizer) written on pause; pass it as spec["resume_from"] to
+  resume, after which the new trainer keeps appending to the same events.jsonl and keeps the
+  earlier checkpoints. `error`: {"code", "message", "param"} or null. Codes:
+  invalid_training_file / invalid_validation_file (the simulator's messages, with the line),
+  unsupported_method (dpo), invalid_hyperparameters, device_unavailable, model_load_failed,
+  training_failed (an unexpected exception: its type and message; the traceback goes to
+  trainer.log), invalid_spec (spec.json unreadable). Exit code 0 for succeeded, cancelled and
+  paused, 1 for failed, 2 for a bad command line or spec.
 - `control` (server -> trainer): `request_control(jobdir, "cancel" | "pause")`. The trainer checks it
-  at every step; cancel ends with status cancelled, pause saves `pause_checkpoint` and ends with
-  status paused. SIGTERM to the trainer is treated as cancel. A resumed trainer clears the file.
+  at every step (and between phases); cancel ends with status cancelled, pause saves
+  `pause_checkpoint` and ends with status paused (a pause before training began ends paused
+  with pause_checkpoint null: resume then starts afresh with resume_from null). SIGTERM to the
+  trainer is treated as cancel. The trainer itself writes the events "Fine-tuning job
+  cancelled" / "Fine-tuning job paused" / "Fine-tuning job resumed" when it acts, so the server
+  writes them only when it had to kill a trainer or acts on a job with no trainer running. A
+  resumed trainer removes a leftover "pause" control file.
 
 No torch, transformers or sqlite import here: the server imports this at start-up.
 """

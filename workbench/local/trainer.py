@@ -57,18 +57,14 @@ def training_threads() -> int:
 
 
 def pick_device(requested: str) -> str:
-    import torch
+    """The server's rule (inference.pick_device), failing the job instead of the request."""
+    from workbench.local.inference import pick_device as serving_device
+    from workbench.local.models import ModelUnavailable
 
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise JobFailed(
-            "device_unavailable",
-            "The job asked for device cuda, but torch sees no CUDA GPU on this machine "
-            "(torch.cuda.is_available() is False); start the server with --device cpu or auto",
-            "device",
-        )
-    if requested == "cpu":
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return serving_device(requested)
+    except ModelUnavailable as exc:
+        raise JobFailed("device_unavailable", str(exc), "device") from None
 
 
 def load_base_model(spec: dict, device: str) -> tuple[Any, Any]:
