@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,6 +116,30 @@ def test_train_watch_chat_and_cancel(local_server, tmp_path: Path) -> None:
         model=checkpoints[0].fine_tuned_model_checkpoint, messages=question, max_tokens=2
     )
     assert from_checkpoint.usage.completion_tokens >= 1
+
+    # the adapter exported for vLLM (`--enable-lora --lora-modules NAME=DIR`)
+    exported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "local",
+            "--db",
+            str(local_server.db),
+            "export",
+            job.id,
+            str(tmp_path / "adapter"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=local_server.env(),
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["model"] == done.fine_tuned_model
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").stat().st_size > 0
 
     # a second job, cancelled while its trainer runs: the trainer process is gone afterwards
     second = client.fine_tuning.jobs.create(model=BASE, training_file=upload.id, suffix="cancel")
