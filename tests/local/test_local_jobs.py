@@ -169,6 +169,7 @@ def test_cancel_kills_the_process_group_after_the_grace_period(tmp_path: Path) -
     assert job["status"] == "cancelled"
     assert stuck.wait(timeout=10) == -signal.SIGKILL
     _wait(lambda: jd.read_state(directory)["status"] == "cancelled")
+    assert [e["message"] for e in jd.read_events(directory)] == ["Fine-tuning job cancelled"]
     leftover = subprocess.run(
         ["pgrep", "-g", str(stuck.pid)], capture_output=True, text=True
     ).stdout.strip()

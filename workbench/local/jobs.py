@@ -185,6 +185,8 @@ class LocalJobs:
         )
         if state.get("hyperparameters"):
             job["hp"] = state["hyperparameters"]
+        if state.get("seed") is not None:  # the trainer draws one when the spec had none
+            job["seed"] = state["seed"]
         if state["status"] in jd.TERMINAL:
             job["finished_at"] = state.get("finished_at") or int(time.time())
         if state["status"] == "succeeded" and not job.get("fine_tuned_model"):
@@ -308,6 +310,8 @@ class LocalJobs:
             kill_group(pid)
         state = jd.read_state(directory)
         if state is not None and state["status"] not in jd.TERMINAL:
+            # the trainer did not get to say it (killed): the server does, event before state
+            jd.append_event(directory, "Fine-tuning job cancelled")
             jd.update_state(directory, status="cancelled", finished_at=int(time.time()))
 
     def job_object(self, job: dict, now: float) -> dict:
