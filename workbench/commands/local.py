@@ -28,6 +28,11 @@ REQUIRED_MODULES = ("torch", "transformers", "peft", "trl")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Needs the 'local' extra (install torch first). Exit codes: 0 stopped or exported, "
+        "2 bad arguments, a model that cannot be used, or the extra missing. Environment: "
+        "WORKBENCH_LOCAL_MODELS (converted-model cache), HF_HUB_OFFLINE."
+    )
     for action in parser._actions:
         if action.dest == "db":
             action.help = (
@@ -81,7 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the server's address as one JSON line"
     )
-    sub = parser.add_subparsers(dest="local_command", metavar="SUBCOMMAND")
+    sub = parser.add_subparsers(
+        dest="local_command",
+        metavar="[export]",
+        required=False,
+        help="without one, serve; export JOB_ID DIR [--merged] writes a job's model",
+    )
     export = sub.add_parser(
         "export",
         help="write a job's adapter (or merged weights) for vLLM or transformers",
