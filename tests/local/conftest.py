@@ -28,6 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs_no_extra: a tests/local test that runs without the 'local' extra"
     )
+    config.addinivalue_line("markers", "slow: a test that really trains (minutes, not seconds)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
