@@ -48,7 +48,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def make_job(tmp_path: Path, model_path: Path | str, **spec) -> Path:
     """A job directory with a spec and a valid training file; `spec` overrides keys."""
     jobdir = tmp_path / "job"
-    jobdir.mkdir()
+    jobdir.mkdir(parents=True)
     training = write_jsonl(tmp_path / "train.jsonl", colour_examples())
     jd.write_spec(
         jobdir,

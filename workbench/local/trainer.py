@@ -252,21 +252,11 @@ class JobRun:
     def _train(self, resuming: bool) -> None:
         import torch
 
-        from workbench.local.training_data import ExampleError, tokenize_file
-
         torch.set_num_threads(training_threads())
         device = pick_device(self.spec.get("device") or "auto")
         tokenizer, model = load_base_model(self.spec, device)
-        try:
-            rows, left_out = tokenize_file(tokenizer, self.spec["training_file"])
-            validation = self.spec.get("validation_file")
-            valid_rows = tokenize_file(tokenizer, validation)[0] if validation else []
-        except ExampleError as exc:
-            raise JobFailed(
-                "invalid_training_file",
-                f"The job failed due to an invalid training file: {exc}",
-                "training_file",
-            ) from None
+        rows, left_out = self._tokenize(tokenizer, "training")
+        valid_rows = self._tokenize(tokenizer, "validation")[0]
         if left_out:
             shown = ", ".join(str(n) for n in left_out[:10])
             self.event(
@@ -297,6 +287,22 @@ class JobRun:
             self._finish_stopped(reason, checkpoint if checkpoint.is_dir() else None)
             return
         self._succeed(trainer)
+
+    def _tokenize(self, tokenizer: Any, kind: str) -> tuple[list[dict], list[int]]:
+        """The training or validation file as labelled rows (none when there is no such file)."""
+        from workbench.local.training_data import ExampleError, tokenize_file
+
+        path = self.spec.get(f"{kind}_file")
+        if not path:
+            return [], []
+        try:
+            return tokenize_file(tokenizer, path)
+        except ExampleError as exc:
+            raise JobFailed(
+                f"invalid_{kind}_file",
+                f"The job failed due to an invalid {kind} file: {exc}",
+                f"{kind}_file",
+            ) from None
 
     def _build_trainer(self, model: Any, tokenizer: Any, rows: list[dict], device: str) -> Any:
         from datasets import Dataset
