@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "jobs",
     "sim",
     "serve",
+    "local",
     "doctor",
     "paths",
 )

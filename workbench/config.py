@@ -21,7 +21,11 @@ APP_NAME = "workbench"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_MODEL = "gpt-4.1-mini-2025-04-14"
-PROFILE_KINDS = ("openai", "azure", "openai-compatible")
+PROFILE_KINDS = ("openai", "azure", "openai-compatible", "local")
+# kind = "local": `workbench local` on this machine (real models; its defaults)
+LOCAL_BASE_URL = "http://127.0.0.1:8090/v1"
+LOCAL_DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+LOCAL_API_KEY = "sk-local"  # sent when a local profile names no key (the server takes any)
 
 
 class ConfigError(Exception):
@@ -67,8 +71,10 @@ class Profile:
     config_api_key: str | None = field(default=None, repr=False)
 
     def api_key(self) -> str | None:
-        """The key: the profile's environment variable first, then the config file."""
-        return os.environ.get(self.api_key_env) or self.config_api_key or None
+        """The key: the profile's environment variable first, then the config file; a local
+        server takes any key, so a `local` profile needs none."""
+        key = os.environ.get(self.api_key_env) or self.config_api_key or None
+        return key or (LOCAL_API_KEY if self.kind == "local" else None)
 
     def api_key_source(self) -> str:
         """Where the key comes from, in words, never the key itself."""
@@ -76,6 +82,8 @@ class Profile:
             return f"${self.api_key_env}"
         if self.config_api_key:
             return "config file"
+        if self.kind == "local":
+            return "workbench local's default (any key works)"
         return "missing"
 
 
@@ -124,6 +132,8 @@ def _profile_from_table(name: str, table: dict[str, Any], path: Path) -> Profile
             f"{path}: profiles.{name}.kind = {kind!r}; expected one of {', '.join(PROFILE_KINDS)}"
         )
     base_url = table.get("base_url")
+    if base_url is None and kind == "local":
+        base_url = LOCAL_BASE_URL
     if base_url is None:
         base_url = (
             os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL if kind == "openai" else None
@@ -137,7 +147,9 @@ def _profile_from_table(name: str, table: dict[str, Any], path: Path) -> Profile
         api_key_env=str(table.get("api_key_env", DEFAULT_API_KEY_ENV)),
         organization=table.get("organization") or None,
         project=table.get("project") or None,
-        default_model=str(table.get("default_model", DEFAULT_MODEL)),
+        default_model=str(
+            table.get("default_model", LOCAL_DEFAULT_MODEL if kind == "local" else DEFAULT_MODEL)
+        ),
         extra={k: v for k, v in table.items() if k not in _PROFILE_KEYS},
         config_api_key=table.get("api_key") or None,
     )

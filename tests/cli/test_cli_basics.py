@@ -56,7 +56,8 @@ for pkg in (workbench.core, workbench.store, workbench.providers):
     for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
         importlib.import_module(info.name)
 parser = workbench.cli.build_parser()   # imports every subcommand module
-bad = sorted(m for m in ("textual", "openai") if m in sys.modules)
+import workbench.local.server, workbench.local.export   # `workbench local` loads torch lazily
+bad = sorted(m for m in ("textual", "openai", "torch", "transformers") if m in sys.modules)
 print(",".join(bad))
 """
 

@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"workbench doctor: {printable(exc)}", file=sys.stderr)
         return 2
     report = check_profile(config.profile, probe_chat=args.probe_chat)
+    if config.profile.kind == "local":  # the machine the models run on (this one, usually)
+        from workbench.local.machine import machine_checks
+        from workbench.providers.health import Check
+
+        report.checks += [Check(name, ok, detail) for name, ok, detail in machine_checks()]
     if args.json:
         data = report.to_json()
         data["warnings"] = list(config.warnings)

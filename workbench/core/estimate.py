@@ -125,7 +125,7 @@ def training_plan(
 
 
 def _training_rate(model: str, overrides: dict | None, terms: ProviderTerms) -> float | None:
-    if terms.provider != "azure":
+    if terms.provider not in ("azure", "local"):
         return training_price_per_million(model, overrides)
     return training_rate(model, terms, overrides)
 
@@ -247,6 +247,8 @@ def break_even_volume(
 def _price(
     approach: str, model: str, overrides: dict | None, terms: ProviderTerms = OPENAI_TERMS
 ) -> ModelPrice | None:
+    if terms.free_tokens:  # workbench local: its time is priced through the hosting terms
+        return ModelPrice(model=model, family=model, input=0.0, output=0.0, cached_input=0.0)
     if approach == "fine-tuned" and terms.base_rates_for_fine_tunes:
         from workbench.core.tokens import billing_base_model
 
@@ -286,7 +288,7 @@ def estimate(
             if settings.terms.hosting_per_month > 0 and settings.volume > 0:
                 hosting = settings.terms.hosting_per_month / settings.volume
                 per_request = None if per_request is None else per_request + hosting
-            if settings.terms.provider == "azure":
+            if settings.terms.provider in ("azure", "local"):
                 notes.append(settings.terms.describe())
         costs.append(
             ApproachCost(

@@ -1,6 +1,6 @@
 """What each kind of provider can do, so panes can switch off what will not work and say why.
 
-A profile's `kind` (openai, azure, openai-compatible) gives a default capability set; a profile can
+A profile's `kind` (openai, azure, openai-compatible, local) gives a default capability set; a profile can
 override any of it in the config file:
 
     [profiles.vllm]
@@ -56,10 +56,23 @@ _DEFAULTS: dict[str, dict[str, bool]] = {
         "checkpoints": False,
         "batch": False,
     },
+    # `workbench local`: real models on this machine (LoRA training; no Batch API, no DPO yet)
+    "local": {
+        "models": True,
+        "chat": True,
+        "streaming": True,
+        "files": True,
+        "fine_tuning": True,
+        "dpo": False,
+        "pause_resume": True,
+        "checkpoints": True,
+        "batch": False,
+    },
 }
 
 _WHY_OFF = {
     "openai-compatible": "generic OpenAI-compatible hosts often lack it",
+    "local": "workbench local does not offer it (yet)",
     "azure": "this Azure profile turns it off",
     "openai": "this profile turns it off",
 }

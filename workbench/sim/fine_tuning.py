@@ -14,12 +14,11 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from workbench.core.tokens import billing_base_model
-from workbench.sim import azure, catalog
+from workbench.sim import azure
 from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.state import new_id
-from workbench.sim.training import ACTIVE, clock_now, job_object, resolve_hyperparameters
-from workbench.sim.wire import Handlers, int_param, json_body, list_page, today
+from workbench.sim.training import ACTIVE, resolve_hyperparameters
+from workbench.sim.wire import Handlers, int_param, json_body, list_page
 
 SUFFIX_MAX = 64
 METADATA_MAX_KEYS = 16
@@ -33,21 +32,6 @@ class FineTuning(Handlers):
         self._validations: set[asyncio.Task] = set()
 
     # ---- fine-tuning jobs ------------------------------------------------------------------------
-    def check_fine_tunable(self, model_id: str) -> None:
-        unavailable = bad_request(
-            f"Model {model_id} is not available for fine-tuning or does not exist.",
-            "model",
-            "model_not_available",
-        )
-        if model_id.startswith("ft:") or ".ft-" in model_id:
-            row = self.sim.store.get_ft_model(model_id)
-            if row is None:
-                raise unavailable
-            model_id = billing_base_model(row["base"])
-        base = catalog.base_model(model_id)
-        if base is None or not base.fine_tunable or catalog.is_shut_down(base, today()):
-            raise unavailable
-
     def check_job_file(self, file_id: Any, param: str) -> dict:
         if not isinstance(file_id, str) or not file_id:
             raise bad_request(f"Missing required parameter: '{param}'.", param)
@@ -102,7 +86,7 @@ class FineTuning(Handlers):
         model_id = body.get("model")
         if not isinstance(model_id, str) or not model_id:
             raise bad_request("Missing required parameter: 'model'.", "model")
-        self.check_fine_tunable(model_id)
+        self.sim.models.check_fine_tunable(model_id)
         flavor = self.sim.options.flavor
         training_type = None
         if flavor == "azure":
@@ -122,7 +106,7 @@ class FineTuning(Handlers):
             )
         if method_type not in ("supervised", "dpo"):
             raise bad_request("method.type must be 'supervised' or 'dpo'.", "method.type")
-        if method_type == "dpo" and flavor == "openai-compatible":
+        if method_type == "dpo" and "dpo" not in self.sim.features:
             raise bad_request(
                 "method.type 'dpo' is not supported by this server; use 'supervised'.",
                 "method.type",
@@ -189,21 +173,18 @@ class FineTuning(Handlers):
             "steps_per_epoch": 1,
             "n_epochs": 0,
             "step": 0,
-            "clock_base": 0.0,
-            "clock_anchor": now,
-            "clock_speed": self.sim.options.speed,
-            "queued_until": None,
-            "run_origin": None,
             "training_type": training_type,
+            **self.sim.lifecycle.initial_state(now),
         }
         self.sim.store.save_job(job)
-        events = [self.sim.clock.event(job, int(now), f"Created fine-tuning job: {job['id']}")]
+        events = [self.sim.lifecycle.event(job, int(now), f"Created fine-tuning job: {job['id']}")]
         files = job["training_file"] + (f" and {validation_file}" if validation_file else "")
-        events.append(self.sim.clock.event(job, int(now), f"Validating training file: {files}"))
+        events.append(self.sim.lifecycle.event(job, int(now), f"Validating training file: {files}"))
         self.sim.store.add_events(events)
         self.sim.store.commit()
-        self.start_validation(job)
-        return JSONResponse(job_object(job, now, self.sim.options.flavor))
+        if not self.sim.lifecycle.start(job):
+            self.start_validation(job)
+        return JSONResponse(self.sim.lifecycle.job_object(job, now))
 
     def start_validation(self, job: dict) -> None:
         from workbench.sim.validation import check_job_files
@@ -241,7 +222,7 @@ class FineTuning(Handlers):
         if job is None or job.get("validation") is not None:
             return
         n = result["n_examples"]
-        result["done_at_clock"] = clock_now(job, time.time())
+        self.sim.lifecycle.on_validated(job, result)
         hp = resolve_hyperparameters(
             job["requested_hp"], job["method_type"], n, result["auto_epochs"]
         )
@@ -254,7 +235,7 @@ class FineTuning(Handlers):
             total_steps=steps_per_epoch * hp["n_epochs"],
         )
         self.sim.store.save_job(job)
-        self.sim.clock.advance(job)
+        self.sim.lifecycle.advance(job)
 
     def get_job_or_404(self, job_id: str) -> dict:
         job = self.sim.store.get_job(job_id)
@@ -262,7 +243,7 @@ class FineTuning(Handlers):
             raise not_found(
                 f"Could not find fine-tune: {job_id}", "fine_tune_id", "fine_tune_not_found"
             )
-        return self.sim.clock.advance(job)
+        return self.sim.lifecycle.advance(job)
 
     async def list_jobs(self, request: Request) -> Response:
         limit = int_param(request, "limit", 20, 1, 100)
@@ -287,36 +268,36 @@ class FineTuning(Handlers):
             if len(page) == limit:
                 has_more = True
                 break
-            page.append(job_object(self.sim.clock.advance(job, now), now, self.sim.options.flavor))
+            page.append(self.sim.lifecycle.job_object(self.sim.lifecycle.advance(job, now), now))
         return JSONResponse({"object": "list", "data": page, "has_more": has_more})
 
     async def get_job(self, request: Request) -> Response:
         job = self.get_job_or_404(request.path_params["job_id"])
-        return JSONResponse(job_object(job, time.time(), self.sim.options.flavor))
+        return JSONResponse(self.sim.lifecycle.job_object(job, time.time()))
 
     async def job_action(self, request: Request) -> Response:
         job = self.get_job_or_404(request.path_params["job_id"])
         action = request.path_params["action"]
-        if action in ("pause", "resume") and self.sim.options.flavor == "openai-compatible":
+        if action in ("pause", "resume") and "pause" not in self.sim.features:
             raise APIError(404, f"Invalid URL (POST {request.url.path})", code=None)
         now = time.time()
         status = job["status"]
         if action == "cancel":
             if status not in (*ACTIVE, "paused"):
                 raise bad_request(f"Job has already {status}: {job['id']}", None, "job_not_active")
-            job = self.sim.clock.cancel(job, now)
+            job = self.sim.lifecycle.cancel(job, now)
         elif action == "pause":
             if status not in ("queued", "running"):
                 raise bad_request(f"Job {job['id']} is {status} and cannot be paused.", None)
-            job = self.sim.clock.pause(job, now)
+            job = self.sim.lifecycle.pause(job, now)
         elif action == "resume":
             if status != "paused":
                 raise bad_request(f"Job {job['id']} is {status}, not paused.", None)
-            job = self.sim.clock.resume(job, now, self.sim.options.speed)
+            job = self.sim.lifecycle.resume(job, now)
         else:
             raise not_found(f"Unknown action {action}")
         self.sim.store.commit()
-        return JSONResponse(job_object(job, now, self.sim.options.flavor))
+        return JSONResponse(self.sim.lifecycle.job_object(job, now))
 
     async def job_events(self, request: Request) -> Response:
         job = self.get_job_or_404(request.path_params["job_id"])
@@ -337,7 +318,7 @@ class FineTuning(Handlers):
         return JSONResponse({"object": "list", "data": data, "has_more": len(rows) > limit})
 
     async def job_checkpoints(self, request: Request) -> Response:
-        if self.sim.options.flavor == "openai-compatible":
+        if "checkpoints" not in self.sim.features:
             raise APIError(404, f"Invalid URL (GET {request.url.path})", code=None)
         job = self.get_job_or_404(request.path_params["job_id"])
         limit = int_param(request, "limit", 10, 1, 100)

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from workbench.core.tokens import billing_base_model
 from workbench.sim import catalog, replies
 from workbench.sim.azure import deployment_not_found
-from workbench.sim.openai_errors import APIError, not_found
+from workbench.sim.openai_errors import APIError, bad_request, not_found
 from workbench.sim.wire import Handlers, today
 
 
@@ -58,6 +58,22 @@ class Models(Handlers):
         self.sim.store.db.execute("DELETE FROM ft_models WHERE id = ?", [model_id])
         self.sim.store.commit()
         return JSONResponse({"id": model_id, "object": "model", "deleted": True})
+
+    def check_fine_tunable(self, model_id: str) -> None:
+        unavailable = bad_request(
+            f"Model {model_id} is not available for fine-tuning or does not exist.",
+            "model",
+            "model_not_available",
+        )
+        if model_id.startswith("ft:") or ".ft-" in model_id:
+            row = self.sim.store.get_ft_model(model_id)
+            if row is None:
+                raise unavailable
+            model_id = row["base"].split(":")[1] if row["base"].startswith("ft:") else row["base"]
+            model_id = billing_base_model(model_id)
+        base = catalog.base_model(model_id)
+        if base is None or not base.fine_tunable or catalog.is_shut_down(base, today()):
+            raise unavailable
 
     def resolve(self, model_id: str) -> tuple[str, list[tuple[str, str]]]:
         """(the model's canonical id, its trained pairs) or 404 like OpenAI; on Azure a

@@ -29,11 +29,12 @@ from workbench.sim.faults import KINDS, FaultBoard, Guard
 from workbench.sim.files import MAX_FILE_BYTES, Files
 from workbench.sim.fine_tuning import FineTuning
 from workbench.sim.models import Models
-from workbench.sim.openai_errors import APIError, bad_request, error_response
+from workbench.sim.openai_errors import bad_request
 from workbench.sim.state import SimStore, active_batch_ids, active_job_ids
 from workbench.sim.training import ACTIVE, JobClock, clock_now
 from workbench.sim.uploads import MAX_PART_BYTES, Uploads
 from workbench.sim.wire import json_body
+from workbench.sim.wire_app import ALL_FEATURES, WireServer, starlette_app
 
 TICK_SECONDS = 0.25
 # azure: Azure's quirks (sim/azure.py); openai-compatible: a generic OpenAI-wire host without
@@ -54,12 +55,15 @@ class SimOptions:
     max_part_bytes: int = MAX_PART_BYTES
 
 
-class Simulator:
-    """Holds the state file, the clocks and the fault board; route handlers live in groups
-    (models, chat, files, fine_tuning, batches, uploads) that reach the state through it."""
+class Simulator(WireServer):
+    """The simulated backend of the shared wire server (wire_app.py): holds the state file, the
+    clocks and the fault board; route handlers live in groups (models, chat, files, fine_tuning,
+    batches, uploads) that reach the state through it."""
 
     def __init__(self, options: SimOptions) -> None:
         self.options = options
+        # a generic OpenAI-wire host has no pause/resume, checkpoints, DPO or batch
+        self.features = frozenset() if options.flavor == "openai-compatible" else ALL_FEATURES
         self.board = FaultBoard()
         self.store: SimStore | None = None
         self.clock: JobClock | None = None
@@ -76,11 +80,16 @@ class Simulator:
         )
         self._tick_task: asyncio.Task | None = None
 
+    @property
+    def lifecycle(self) -> JobClock:
+        assert self.clock is not None, "the lifespan opens the store and the clock"
+        return self.clock
+
     # ---- lifecycle ---------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette):
         self.store = SimStore(self.options.db)
-        self.clock = JobClock(self.store, self.options.flavor)
+        self.clock = JobClock(self.store, self.options.flavor, self.options.speed)
         self.batch_clock = BatchClock(self.store, self.chat.completion)
         self._restart_clocks()
         self._tick_task = asyncio.create_task(self._tick())
@@ -179,73 +188,29 @@ class Simulator:
 
     # ---- routes ----------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        models, chat, files, ft, batches, uploads = (
-            self.models,
-            self.chat,
-            self.files,
-            self.fine_tuning,
-            self.batches,
-            self.uploads,
-        )
-        jobs = "/v1/fine_tuning/jobs"
-        generic = self.options.flavor == "openai-compatible"
-        deployments = self.deployments
+        deployments, batches = self.deployments, self.batches
         routes = [
             Route("/_sim/health", self.health),
             Route("/_sim/deployments", deployments.list_deployments, methods=["GET"]),
             Route("/_sim/deployments/{name}", deployments.put_deployment, methods=["PUT"]),
             Route("/_sim/deployments/{name}", deployments.delete_deployment, methods=["DELETE"]),
             Route("/_sim/faults", self.faults, methods=["GET", "POST", "DELETE"]),
-            Route("/v1/models", models.list_models),
-            Route("/v1/models/{model:path}", models.get_model, methods=["GET"]),
-            Route("/v1/models/{model:path}", models.delete_model, methods=["DELETE"]),
-            Route("/v1/chat/completions", chat.chat_completions, methods=["POST"]),
-            Route("/v1/files", files.upload_file, methods=["POST"]),
-            Route("/v1/files", files.list_files, methods=["GET"]),
-            Route("/v1/files/{file_id}", files.get_file, methods=["GET"]),
-            Route("/v1/files/{file_id}", files.delete_file, methods=["DELETE"]),
-            Route("/v1/files/{file_id}/content", files.file_content, methods=["GET"]),
-            Route(jobs, ft.create_job, methods=["POST"]),
-            Route(jobs, ft.list_jobs, methods=["GET"]),
-            Route(jobs + "/{job_id}", ft.get_job, methods=["GET"]),
-            Route(jobs + "/{job_id}/events", ft.job_events, methods=["GET"]),
-            Route(jobs + "/{job_id}/checkpoints", ft.job_checkpoints, methods=["GET"]),
-            Route(jobs + "/{job_id}/{action}", ft.job_action, methods=["POST"]),
-            Route("/v1/uploads", uploads.create, methods=["POST"]),
-            Route("/v1/uploads/{upload_id}/parts", uploads.add_part, methods=["POST"]),
-            Route("/v1/uploads/{upload_id}/complete", uploads.complete, methods=["POST"]),
-            Route("/v1/uploads/{upload_id}/cancel", uploads.cancel, methods=["POST"]),
-            Route("/v1/batches", batches.create_batch, methods=["POST"]),
-            Route("/v1/batches", batches.list_batches, methods=["GET"]),
-            Route("/v1/batches/{batch_id}", batches.get_batch, methods=["GET"]),
-            Route("/v1/batches/{batch_id}/cancel", batches.cancel_batch, methods=["POST"]),
+            *self.openai_routes(),
         ]
-        if generic:  # no Batch API: Starlette answers 404 "Invalid URL" (checkpoints: in ft)
-            routes = [r for r in routes if "/batches" not in r.path]
+        if "batch" in self.features:  # without: Starlette answers 404 "Invalid URL"
+            routes += [
+                Route("/v1/batches", batches.create_batch, methods=["POST"]),
+                Route("/v1/batches", batches.list_batches, methods=["GET"]),
+                Route("/v1/batches/{batch_id}", batches.get_batch, methods=["GET"]),
+                Route("/v1/batches/{batch_id}/cancel", batches.cancel_batch, methods=["POST"]),
+            ]
         return routes
-
-
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, APIError)
-    return exc.response()
-
-
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, f"Invalid URL ({request.method} {request.url.path})", code=None)
-
-
-async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"Method {request.method} not allowed for {request.url.path}")
 
 
 def create_app(options: SimOptions) -> Any:
     """The ASGI app: Starlette routes behind the key check and the fault layer."""
     sim = Simulator(options)
-    app = Starlette(
-        routes=sim.routes(),
-        lifespan=sim.lifespan,
-        exception_handlers={APIError: _api_error, 404: _not_found, 405: _method_not_allowed},
-    )
+    app = starlette_app(sim.routes(), sim.lifespan)
     app.state.sim = sim
     guarded = Guard(app, sim.board, options.api_key)
     return AzurePaths(guarded) if options.flavor == "azure" else guarded

@@ -155,11 +155,34 @@ def fine_tuned_model_name(job: dict) -> str:
 
 # ---- advancing --------------------------------------------------------------------------------
 class JobClock:
-    """Advances jobs stored in a SimStore; collects events with their real timestamps."""
+    """The simulated job lifecycle (wire_app.JobLifecycle): advances jobs stored in a SimStore on
+    their clocks; collects events with their real timestamps."""
 
-    def __init__(self, store: SimStore, flavor: str = "openai") -> None:
+    def __init__(self, store: SimStore, flavor: str = "openai", speed: float = 10.0) -> None:
         self.store = store
         self.flavor = flavor
+        self.speed = speed
+
+    def initial_state(self, now: float) -> dict:
+        """A new job's clock starts at once (validation takes simulated time too)."""
+        return {
+            "clock_base": 0.0,
+            "clock_anchor": now,
+            "clock_speed": self.speed,
+            "queued_until": None,
+            "run_origin": None,
+        }
+
+    def start(self, job: dict) -> bool:
+        """False: the wire layer validates the files first (sim/validation.py), then `advance`."""
+        return False
+
+    def on_validated(self, job: dict, result: dict) -> None:
+        # a slow validation (a big file) ends when it ends, not at the nominal time
+        result["done_at_clock"] = clock_now(job, time.time())
+
+    def job_object(self, job: dict, now: float) -> dict:
+        return job_object(job, now, self.flavor)
 
     def event(
         self,
@@ -309,9 +332,9 @@ class JobClock:
             self.store.save_job(job)
         return job
 
-    def resume(self, job: dict, now: float, speed: float) -> dict:
+    def resume(self, job: dict, now: float) -> dict:
         if job["status"] == "paused":
-            start_clock(job, now, speed)
+            start_clock(job, now, self.speed)
             job.update(status="queued", queued_until=job["clock_base"] + QUEUE_SECONDS)
             self.store.add_events([self.event(job, int(now), "Fine-tuning job resume requested")])
             self.store.save_job(job)

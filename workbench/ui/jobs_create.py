@@ -461,14 +461,16 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
             style="dim",
         )
     kind = getattr(profile, "kind", "openai")
-    if kind == "azure":  # Azure's own training table and tier (core/provider_pricing.py)
+    if kind in ("azure", "local"):  # the provider's own terms (core/provider_pricing.py)
         from workbench.core.provider_pricing import terms_for, training_rate
 
         price = training_rate(request.model, terms_for(profile))
     else:
         price = training_price_per_million(request.model)
     cost = tokens * price / 1_000_000 if price is not None else None
-    if cost is not None:
+    if kind == "local" and not price:
+        text.append("\nestimated cost: $0 plus your hardware (set hourly_cost in the profile)")
+    elif cost is not None:
         text.append(f"\nestimated cost: ${cost:,.2f} (${price:g} per 1M training tokens)")
     else:
         text.append("\nestimated cost: no training price known for this model")
@@ -491,6 +493,8 @@ def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, pro
         text.append(f"\n{EXISTING_CUSTOMERS_NOTE}", style="dim")
         for warning in tier_warnings(profile):
             text.append(f"\n{warning}", style="yellow")
+    elif kind == "local":
+        text.append("\ntrains a LoRA adapter on the machine running workbench local")
     else:
         text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
     if not report.tokenizer_exact:
