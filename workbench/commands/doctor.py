@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 HELP = "check the active profile: host reachable, key accepted, which capabilities answer"
 
@@ -19,14 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError, load_config
+    from workbench.commands.common import open_config
     from workbench.providers.health import check_profile
 
-    try:
-        config = load_config(profile=args.profile)
-    except ConfigError as exc:
-        print(f"workbench doctor: {exc}", file=sys.stderr)
-        return 2
+    config = open_config("doctor", args.profile)
     report = check_profile(config.profile, probe_chat=args.probe_chat)
     if args.json:
         data = report.to_json()

@@ -70,11 +70,23 @@ class Database(sqlite_utils.Database):
             raise
 
 
+def _check_path(path: Path) -> None:
+    """Say in words why a path cannot hold the database, before SQLite says it less clearly."""
+    if path.is_dir():
+        raise DatabaseError(f"{path}: is a directory, not a database file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise DatabaseError(f"{path}: cannot be created: a file is in the way ({exc})") from exc
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot create its folder: {exc.strerror or exc}") from exc
+
+
 def connect(path: Path | str) -> Database:
     """A connection with WAL, a busy timeout and foreign keys on; no migration."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _check_path(path)
     timeout = busy_timeout_ms()
     conn = sqlite3.connect(str(path), timeout=timeout / 1000, check_same_thread=False)
     db = Database(conn)
@@ -91,6 +103,32 @@ def open_db(path: Path | str) -> Database:
 
     One connection per thread: workers open their own with this function.
     """
-    db = connect(path)
-    migrate(db)
+    try:
+        db = connect(path)
+        migrate(db)
+        _check_writable(db)
+    except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise
+        raise DatabaseError(_explain(Path(path), exc)) from exc
     return db
+
+
+def _check_writable(db: Database) -> None:
+    """A read-only file would open and fail on the first edit; find out now."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    db.conn.execute("ROLLBACK")
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    message = str(exc)
+    if "readonly" in message or "read-only" in message:
+        return (
+            f"{path}: is read-only; workbench saves every edit as it is made, so it needs write "
+            "access to the file and its folder (or pass another --db)"
+        )
+    if "not a database" in message or "malformed" in message or "corrupt" in message:
+        return f"{path}: is not a workbench database (not an SQLite file, or damaged: {message})"
+    if "unable to open" in message:
+        return f"{path}: cannot be opened ({message})"
+    return f"{path}: cannot be used as the database ({message})"
