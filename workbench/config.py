@@ -167,9 +167,10 @@ def _profile_from_table(name: str, table: dict[str, Any], path: Path) -> Profile
 
 
 def _permission_warning(path: Path, raw: dict[str, Any]) -> str | None:
-    has_key = any(
-        isinstance(p, dict) and p.get("api_key") for p in raw.get("profiles", {}).values()
-    )
+    tables = raw.get("profiles", {})
+    if not isinstance(tables, dict):
+        return None  # refused with its own message by load_config
+    has_key = any(isinstance(p, dict) and p.get("api_key") for p in tables.values())
     if not has_key:
         return None
     mode = stat.S_IMODE(path.stat().st_mode)
