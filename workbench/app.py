@@ -7,20 +7,32 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.worker import Worker, WorkerState
 
 from workbench.config import Config, load_config, save_setting
 from workbench.config import db_path as resolve_db_path
 from workbench.ui.pane import PANES, PaneScreen
+from workbench.ui.pending import PendingSaves
 from workbench.ui.status import StatusInfo
+
+# Textual posts a worker's StateChanged to the worker's own node only; letting it bubble brings
+# every worker's end to the one router below (`_worker_state_changed`), as harlequin does with its
+# app-level workers. A node that handles it itself may still stop it.
+Worker.StateChanged.bubble = True
+
+# SIGHUP (the SSH connection dropped, the terminal closed) and SIGTERM end the app through
+# `exit()`, after the pending edits are written; their exit codes follow the shell's 128 + N.
+EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 
 
 def styles_dir() -> Path:
@@ -111,6 +123,8 @@ class WorkbenchApp(App[int]):
         )
         self.status_signal: Signal[StatusInfo] = Signal(self, "status")
         self._db = None
+        # edits waiting in a debounce: written on quit, SIGHUP/SIGTERM and pane switches
+        self.pending_saves = PendingSaves(self)
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
@@ -123,8 +137,25 @@ class WorkbenchApp(App[int]):
             self._db = open_db(self.db_path)
         return self._db
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity="information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast that shows its text as is: messages carry names and errors, never markup.
+
+        Every `self.notify` in a widget or screen comes here (Textual's own `notify` parses
+        markup by default, so a dataset named `support [/INST]` crashed its toast).
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def on_mount(self) -> None:
         self.db  # noqa: B018 - create and migrate the database before any pane reads it
+        self._install_signal_handlers()
         self.switch_mode(self.start_pane)
         self.call_after_refresh(self.load_all_stylesheets)
         # after the first paint: loading a BPE file holds the GIL for a few hundred ms
@@ -180,6 +211,70 @@ class WorkbenchApp(App[int]):
             yield from screen.palette_commands()
         yield from super().get_system_commands(screen)
 
+    # --- pending edits, signals, quitting -----------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for signum in EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self.exit_on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                return
+
+    def exit_on_signal(self, signum: int) -> None:
+        """Write what is pending, then leave as if the user had quit."""
+        try:
+            self.pending_saves.flush_all()
+        finally:
+            self.exit(return_code=128 + signum)
+
+    def switch_mode(self, mode: str):
+        self.pending_saves.flush_all()  # a pane's edits are written before another pane reads
+        return super().switch_mode(mode)
+
+    async def action_quit(self) -> None:
+        self.pending_saves.flush_all()
+        self.exit()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A write that waited out the busy timeout must not end the app: what was being saved is
+        # kept (see PendingSaves) and the user is told. Everything else ends it as Textual does.
+        from workbench.store.db import BUSY_MESSAGE, is_busy
+
+        if is_busy(error):
+            self.notify(BUSY_MESSAGE, severity="warning", timeout=10)
+            return
+        super()._handle_exception(error)
+
+    @on(Worker.StateChanged)
+    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's failure is reported; its widget may reset (`worker_failed`)."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker, error = event.worker, event.worker.error
+        reset = getattr(worker.node, "worker_failed", None)
+        if callable(reset):
+            reset(worker, error)
+        self.notify(worker_failure_text(worker, error), severity="error", timeout=15)
+
     def on_unmount(self) -> None:
+        self.pending_saves.flush_all()
         if self._db is not None:
             self._db.close()
+
+
+def worker_failure_text(worker: Worker, error: BaseException | None) -> str:
+    """What failed and why, in words (the error's own text, redacted, without a traceback)."""
+    from workbench.core.redact import redact_secrets
+    from workbench.store.db import BUSY_MESSAGE, is_busy
+
+    what = worker.description
+    if not what or "(" in what:  # Textual's default description is the call, arguments and all
+        group = "" if worker.group == "default" else worker.group
+        what = group.replace("-", " ") or "a background task"
+    if error is not None and is_busy(error):
+        return f"{what} failed: {BUSY_MESSAGE}"
+    reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+    return f"{what} failed: {redact_secrets(reason)}"

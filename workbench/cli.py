@@ -8,7 +8,8 @@ Each subcommand lives in `workbench/commands/<name>.py` and exposes:
 
 Modules are found by name (COMMANDS), so adding one never touches another. Subcommand modules
 import nothing heavy at module level and never import Textual. stdout is data (`--json`), stderr is
-narrative. Exit codes: 0 ok, 1 the thing checked failed, 2 usage or unreadable input.
+narrative. Exit codes (workbench/commands/common.py): 0 ok, 1 the thing checked failed, 2 usage,
+config or an unusable file, 3 provider unreachable or key refused, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -97,13 +98,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError, load_config
+    from workbench.commands.common import open_config, open_database
 
-    try:
-        config = load_config(profile=args.profile)
-    except ConfigError as exc:
-        print(f"workbench: {exc}", file=sys.stderr)
-        return 2
+    config = open_config("", args.profile)
+    open_database("", args.db).close()  # a bad --db is named now, not on the first edit
     from workbench.app import WorkbenchApp
 
     app = WorkbenchApp(config=config, db_path=args.db)

@@ -123,9 +123,32 @@ _PROFILE_KEYS = {
 }
 
 
+_TEXT_SETTINGS = ("kind", "base_url", "api_key_env", "organization", "project", "default_model")
+_TEXT_SETTINGS += ("api_key", "token_command", "training_type", "deployment_sku")
+_NUMBER_SETTINGS = {"timeout": "a number of seconds", "max_retries": "a whole number"}
+_NUMBER_SETTINGS |= {"hosting_per_hour": "a number", "hosting_hours_per_month": "a number"}
+
+
+def _check_types(name: str, table: dict[str, Any], path: Path) -> None:
+    """Refuse at load time what would fail only at run time (`organization = 5`, `timeout = "x"`)."""
+    for key in _TEXT_SETTINGS:
+        value = table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: profiles.{name}.{key} = {value!r}; expected a string")
+    for key, expected in _NUMBER_SETTINGS.items():
+        value = table.get(key)
+        if value is None:
+            continue
+        whole = expected == "a whole number"
+        ok = isinstance(value, int) if whole else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok or value < 0:
+            raise ConfigError(f"{path}: profiles.{name}.{key} = {value!r}; expected {expected}")
+
+
 def _profile_from_table(name: str, table: dict[str, Any], path: Path) -> Profile:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [profiles.{name}] must be a table")
+    _check_types(name, table, path)
     kind = table.get("kind", "openai")
     if kind not in PROFILE_KINDS:
         raise ConfigError(
@@ -156,9 +179,10 @@ def _profile_from_table(name: str, table: dict[str, Any], path: Path) -> Profile
 
 
 def _permission_warning(path: Path, raw: dict[str, Any]) -> str | None:
-    has_key = any(
-        isinstance(p, dict) and p.get("api_key") for p in raw.get("profiles", {}).values()
-    )
+    tables = raw.get("profiles", {})
+    if not isinstance(tables, dict):
+        return None  # refused with its own message by load_config
+    has_key = any(isinstance(p, dict) and p.get("api_key") for p in tables.values())
     if not has_key:
         return None
     mode = stat.S_IMODE(path.stat().st_mode)
@@ -182,6 +206,10 @@ def load_config(path: Path | None = None, profile: str | None = None) -> Config:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"{path}: is a directory, not a config file") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
         warning = _permission_warning(path, raw)
         if warning:
             warnings.append(warning)
@@ -203,6 +231,9 @@ def load_config(path: Path | None = None, profile: str | None = None) -> Config:
             f"profile {active!r} is not defined in {path}; known: {', '.join(sorted(profiles))}"
         )
     prices = raw.get("prices", {})
+    for key in ("active_profile", "theme"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ConfigError(f"{path}: {key} = {raw[key]!r}; expected a string")
     return Config(
         path=path,
         active_profile=active,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 HELP = "check the active profile: host reachable, key accepted, which capabilities answer"
 
@@ -19,18 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError, load_config
+    from workbench.commands.common import open_config
     from workbench.core.display import printable
     from workbench.providers.health import check_profile
 
     def say(line: str) -> None:  # model ids and error details come from the server
         print(printable(line))
 
-    try:
-        config = load_config(profile=args.profile)
-    except ConfigError as exc:
-        print(f"workbench doctor: {printable(exc)}", file=sys.stderr)
-        return 2
+    config = open_config("doctor", args.profile)
     report = check_profile(config.profile, probe_chat=args.probe_chat)
     if config.profile.kind == "local":  # the machine the models run on (this one, usually)
         from workbench.local.machine import machine_checks

@@ -88,20 +88,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError, db_path, load_config
+    from workbench.commands.common import open_config, open_database
     from workbench.core.display import printable
     from workbench.core.estimate import DEFAULT_VOLUME, EstimateSettings
     from workbench.core.evaluate import verdict_markdown
     from workbench.core.pricing import check_overrides
     from workbench.core.provider_pricing import terms_for
     from workbench.store import evals
-    from workbench.store.db import open_db
 
-    try:
-        config = load_config(profile=args.profile)
-    except ConfigError as exc:
-        print(f"workbench estimate: {exc}", file=sys.stderr)
-        return 2
+    config = open_config("estimate", args.profile)
     for problem in check_overrides(config.prices):
         print(f"workbench estimate: {config.path}: {problem} (ignored)", file=sys.stderr)
     settings = EstimateSettings(
@@ -111,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         batch=args.batch,
         terms=terms_for(config.profile),  # Azure: base rates + hosting in the fine-tuned arm
     )
-    db = open_db(db_path(args.db))
+    db = open_database("estimate", args.db)
     try:
         setup = evals.load_prompt_setup(
             db,
@@ -120,6 +115,15 @@ def run(args: argparse.Namespace) -> int:
             ft_model=args.ft_model,
             default_model=config.profile.default_model,
         )
+        if not setup.found and args.prompt != "default":  # "default" may not exist yet: fine
+            from workbench.store.prompts import list_prompts
+
+            known = ", ".join(p.name for p in list_prompts(db)) or "none yet"
+            print(
+                f"workbench estimate: no prompt named {args.prompt!r} (known: {known})",
+                file=sys.stderr,
+            )
+            return 2
         try:
             est, data = evals.estimate_from_store(
                 db,

@@ -38,9 +38,11 @@ def _one_line(text: str, width: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.commands.common import open_config
     from workbench.config import db_path
     from workbench.core.display import plural, printable
 
+    open_config("history", args.profile)  # a bad config or an unknown --profile is named
     if args.limit < 0:
         print("workbench history: --limit must be 0 or more", file=sys.stderr)
         return 2
@@ -59,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print("[]")
         return 0
-    from workbench.store.db import open_db
+    from workbench.commands.common import open_database
     from workbench.store.runs import count_runs, list_runs
 
-    db = open_db(path)
+    db = open_database("history", str(path))
     try:
         filters = dict(
             prompt=args.prompt,

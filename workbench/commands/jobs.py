@@ -81,12 +81,11 @@ class _Context:
     """The database, profile and (lazily) the SDK client a subcommand works with."""
 
     def __init__(self, args: argparse.Namespace, *, max_retries: int | None = None) -> None:
-        from workbench.config import load_config
-        from workbench.store.db import open_db
+        from workbench.commands.common import open_config, open_database
 
-        self.config = load_config(profile=args.profile)
+        self.config = open_config("jobs", args.profile)
         self.profile = self.config.profile
-        self.db = open_db(_db_path(args))
+        self.db = open_database("jobs", getattr(args, "db", None))
         self._max_retries = max_retries
         self._client = None
 
@@ -122,12 +121,6 @@ class _Context:
         return store.record_snapshot(self.db, self.profile.name, self.profile.base_url, snapshot)
 
 
-def _db_path(args: argparse.Namespace):
-    from workbench.config import db_path
-
-    return db_path(getattr(args, "db", None))
-
-
 def training_price(model: str, overrides: dict | None = None) -> float | None:
     """Training price per million tokens from the price table; None when it has none."""
     from workbench.core.pricing import training_price_per_million
@@ -139,13 +132,7 @@ def training_price(model: str, overrides: dict | None = None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.config import ConfigError
-
-    try:
-        ctx = _Context(args, max_retries=0 if args.action == "watch" else None)
-    except ConfigError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+    ctx = _Context(args, max_retries=0 if args.action == "watch" else None)
     try:
         if args.action == "list":
             return _list(ctx, args)
@@ -213,7 +200,8 @@ def _list(ctx: _Context, args: argparse.Namespace) -> int:
                 f"{r['created']:<{widths[3]}} {r['elapsed']:<{widths[4]}} "
                 f"{r['progress'] or '—'}  {r['cost']}"
             )
-    return EXIT_OK
+    # stored jobs only: the same exit code as `jobs watch` when the provider cannot be asked
+    return EXIT_OK if remote_ok else EXIT_PROVIDER
 
 
 def _show(ctx: _Context, args: argparse.Namespace) -> int:

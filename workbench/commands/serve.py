@@ -125,13 +125,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    from workbench.config import ConfigError, load_config
+    from workbench.commands.common import open_config, open_database
 
-    try:
-        load_config(profile=args.profile)  # fail here, once, rather than in every tab
-    except ConfigError as exc:
-        print(f"workbench serve: {exc}", file=sys.stderr)
-        return 2
+    # fail here, once, rather than in every tab
+    open_config("serve", args.profile)
+    open_database("serve", args.db).close()
 
     try:
         server_class = _server_class()

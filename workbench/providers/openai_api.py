@@ -105,6 +105,12 @@ class ProviderProblem:
     code: str | None = None
     retry_after: float | None = None
 
+    def __post_init__(self) -> None:
+        # the provider's text may quote part of the key ("Incorrect API key provided: sk-****-1")
+        from workbench.core.redact import redact_secrets
+
+        object.__setattr__(self, "message", redact_secrets(self.message))
+
     @property
     def retryable(self) -> bool:
         return self.kind in ("rate_limited", "server", "timeout", "connection")

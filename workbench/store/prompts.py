@@ -141,21 +141,21 @@ def create_prompt(
     name = name.strip()
     if not name:
         raise ValueError("a prompt needs a name")
-    if _prompt_row(db, name) is not None:
-        raise ValueError(f"there is already a prompt named {name!r}")
-    start: dict[str, Any] = {}
-    if copy_from:
-        source = latest_version(db, copy_from)
-        if source is not None:
-            start = source.content()
-    start.update(content)
-    stamp = now()
     with db.atomic():
+        if _prompt_row(db, name) is not None:
+            raise ValueError(f"there is already a prompt named {name!r}")
+        start: dict[str, Any] = {}
+        if copy_from:
+            source = latest_version(db, copy_from)
+            if source is not None:
+                start = source.content()
+        start.update(content)
+        stamp = now()
         db.execute(
             "insert into prompts (name, created_at, updated_at) values (?, ?, ?)",
             [name, stamp, stamp],
         )
-    return save_draft(db, name, **start)
+        return save_draft(db, name, **start)
 
 
 def ensure_prompt(db: sqlite_utils.Database, name: str, **content: Any) -> PromptVersion:
@@ -163,9 +163,13 @@ def ensure_prompt(db: sqlite_utils.Database, name: str, **content: Any) -> Promp
     version = latest_version(db, name)
     if version is not None:
         return version
-    if _prompt_row(db, name) is None:
-        return create_prompt(db, name, **content)
-    return save_draft(db, name, **content)
+    with db.atomic():  # under the write lock: another window may be creating it too
+        version = latest_version(db, name)
+        if version is not None:
+            return version
+        if _prompt_row(db, name) is None:
+            return create_prompt(db, name, **content)
+        return save_draft(db, name, **content)
 
 
 def rename_prompt(db: sqlite_utils.Database, old: str, new: str) -> None:
@@ -175,11 +179,11 @@ def rename_prompt(db: sqlite_utils.Database, old: str, new: str) -> None:
         raise ValueError("a prompt needs a name")
     if new == old:
         return
-    if _prompt_row(db, new) is not None:
-        raise ValueError(f"there is already a prompt named {new!r}")
-    if _prompt_row(db, old) is None:
-        raise KeyError(f"no prompt named {old!r}")
     with db.atomic():
+        if _prompt_row(db, new) is not None:
+            raise ValueError(f"there is already a prompt named {new!r}")
+        if _prompt_row(db, old) is None:
+            raise KeyError(f"no prompt named {old!r}")
         db.execute("update prompts set name = ?, updated_at = ? where name = ?", [new, now(), old])
         if "runs" in db.table_names():
             db.execute("update runs set prompt_name = ? where prompt_name = ?", [new, old])
@@ -285,44 +289,73 @@ def _normal(content: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def save_draft(db: sqlite_utils.Database, prompt_name: str, **changes: Any) -> PromptVersion:
+class DraftConflict(Exception):
+    """The draft was changed elsewhere (another window) since this caller loaded it."""
+
+    def __init__(self, prompt_name: str, stored: PromptVersion | None) -> None:
+        super().__init__(f"prompt {prompt_name!r} was changed in another window")
+        self.prompt_name = prompt_name
+        self.stored = stored
+
+
+def same_prompt(a: PromptVersion | None, b: PromptVersion | None) -> bool:
+    """Same version row with the same content: nothing changed between the two reads."""
+    if a is None or b is None:
+        return a is b
+    return a.id == b.id and a.draft == b.draft and _normal(a.content()) == _normal(b.content())
+
+
+def save_draft(
+    db: sqlite_utils.Database,
+    prompt_name: str,
+    base: PromptVersion | None = None,
+    **changes: Any,
+) -> PromptVersion:
     """Write edits into the prompt's draft (starting one after a frozen version if they change it).
 
-    Unknown field names are refused; fields not given keep their current values.
+    Unknown field names are refused; fields not given keep their current values. With `base` (the
+    version the caller loaded or last saved), a draft changed since by someone else raises
+    DraftConflict instead of being overwritten. Reads and write happen under one write lock.
     """
     unknown = set(changes) - set(CONTENT_FIELDS)
     if unknown:
         raise ValueError(f"cannot save {', '.join(sorted(unknown))} in a prompt version")
-    row = _prompt_row(db, prompt_name)
-    if row is None:
-        raise KeyError(f"no prompt named {prompt_name!r}")
-    latest = latest_version(db, prompt_name)
-    content = latest.content() if latest else {}
-    content.update(changes)
     with db.atomic():
+        row = _prompt_row(db, prompt_name)
+        if row is None:
+            raise KeyError(f"no prompt named {prompt_name!r}")
+        latest = latest_version(db, prompt_name)
+        if base is not None and not same_prompt(base, latest):
+            raise DraftConflict(prompt_name, latest)
+        content = latest.content() if latest else {}
+        content.update(changes)
         if latest is not None and latest.draft:
-            db.execute(
-                """update prompt_versions set system = ?, template = ?, ft_system = ?, ft_model = ?,
-                       model = ?, params = ?, variables = ?, updated_at = ? where id = ?""",
-                [
-                    content.get("system") or "",
-                    content.get("template") or "",
-                    content.get("ft_system"),
-                    content.get("ft_model") or "",
-                    content.get("model") or "",
-                    dumps(content.get("params") or {}, sort_keys=True),
-                    dumps(content.get("variables") or {}, sort_keys=True),
-                    now(),
-                    latest.id,
-                ],
-            )
+            _update_draft(db, latest.id, content)
             db.execute("update prompts set updated_at = ? where id = ?", [now(), row["id"]])
             version_id = latest.id
         elif latest is not None and _normal(content) == _normal(latest.content()):
             return latest  # nothing changed since the frozen version
         else:
             version_id = _insert_version(db, row["id"], content, draft=True)
-    return get_version(db, version_id)
+        return get_version(db, version_id)
+
+
+def _update_draft(db: sqlite_utils.Database, version_id: int, content: dict[str, Any]) -> None:
+    db.execute(
+        """update prompt_versions set system = ?, template = ?, ft_system = ?, ft_model = ?,
+               model = ?, params = ?, variables = ?, updated_at = ? where id = ?""",
+        [
+            content.get("system") or "",
+            content.get("template") or "",
+            content.get("ft_system"),
+            content.get("ft_model") or "",
+            content.get("model") or "",
+            dumps(content.get("params") or {}, sort_keys=True),
+            dumps(content.get("variables") or {}, sort_keys=True),
+            now(),
+            version_id,
+        ],
+    )
 
 
 AUTO_RUN_NOTE = "auto-saved for a run"
@@ -335,10 +368,10 @@ def save_version(db: sqlite_utils.Database, prompt_name: str, note: str = "") ->
     is returned with the note attached: it replaces the automatic note a run leaves, and follows
     a note the user wrote before ("first · second"). A typed note is never dropped.
     """
-    latest = latest_version(db, prompt_name)
-    if latest is None:
-        raise KeyError(f"prompt {prompt_name!r} has no version to save")
     with db.atomic():
+        latest = latest_version(db, prompt_name)
+        if latest is None:
+            raise KeyError(f"prompt {prompt_name!r} has no version to save")
         if latest.draft:
             db.execute(
                 "update prompt_versions set draft = 0, note = ?, created_at = ?, updated_at = ? "
@@ -349,45 +382,61 @@ def save_version(db: sqlite_utils.Database, prompt_name: str, note: str = "") ->
             kept = latest.note if latest.note and latest.note != AUTO_RUN_NOTE else ""
             joined = f"{kept} · {note.strip()}" if kept else note.strip()
             db.execute("update prompt_versions set note = ? where id = ?", [joined, latest.id])
-    return get_version(db, latest.id)
+        return get_version(db, latest.id)
 
 
 def restore_version(db: sqlite_utils.Database, version_id: int) -> PromptVersion:
     """A new frozen version equal to `version_id`; an unsaved draft is frozen first, never lost."""
-    old = get_version(db, version_id)
-    row = _prompt_row(db, old.prompt_name)
-    assert row is not None
-    latest = latest_version(db, old.prompt_name)
-    if latest is not None and latest.draft:
-        previous = latest_frozen(db, old.prompt_name)
-        if previous is None or _normal(previous.content()) != _normal(latest.content()):
-            save_version(db, old.prompt_name, note=f"saved before restoring v{old.number}")
-        else:
-            with db.atomic():
-                db.execute("delete from prompt_versions where id = ?", [latest.id])
     with db.atomic():
+        old = get_version(db, version_id)
+        row = _prompt_row(db, old.prompt_name)
+        assert row is not None
+        latest = latest_version(db, old.prompt_name)
+        if latest is not None and latest.draft:
+            previous = latest_frozen(db, old.prompt_name)
+            if previous is None or _normal(previous.content()) != _normal(latest.content()):
+                save_version(db, old.prompt_name, note=f"saved before restoring v{old.number}")
+            else:
+                db.execute("delete from prompt_versions where id = ?", [latest.id])
         new_id = _insert_version(
             db, row["id"], old.content(), draft=False, note=f"restored from v{old.number}"
         )
-    return get_version(db, new_id)
+        return get_version(db, new_id)
 
 
-def version_for_run(db: sqlite_utils.Database, prompt_name: str) -> PromptVersion:
+def _prompt_only(content: dict[str, Any]) -> dict[str, Any]:
+    """The content that makes a version (variable values are per-run inputs, not the prompt)."""
+    return _normal(content) | {"variables": None}
+
+
+def version_for_run(
+    db: sqlite_utils.Database, prompt_name: str, sent: dict[str, Any] | None = None
+) -> PromptVersion:
     """The frozen version a run is recorded against.
 
-    If the draft changed the prompt itself (not just variable values) since the last frozen
-    version, it is frozen now ("auto-saved for a run"), so every run points at what it used.
+    `sent` is the content the run actually sends (the caller's in-memory prompt). If the stored
+    draft differs from it (another window saved something else meanwhile), what is sent is what
+    gets frozen, so a run always points at exactly what it used. If the draft changed the prompt
+    itself (not just variable values) since the last frozen version, it is frozen now ("auto-saved
+    for a run").
     """
-    latest = latest_version(db, prompt_name)
-    if latest is None:
-        raise KeyError(f"prompt {prompt_name!r} has no version")
-    if not latest.draft:
-        return latest
-    frozen = latest_frozen(db, prompt_name)
-    if frozen is not None:
-        same = _normal(frozen.content()) | {"variables": None} == _normal(latest.content()) | {
-            "variables": None
-        }
-        if same:
+    with db.atomic():
+        latest = latest_version(db, prompt_name)
+        if latest is None:
+            raise KeyError(f"prompt {prompt_name!r} has no version")
+        if sent is not None and _prompt_only(sent) != _prompt_only(latest.content()):
+            row = _prompt_row(db, prompt_name)
+            assert row is not None
+            content = latest.content() | {k: v for k, v in sent.items() if k in CONTENT_FIELDS}
+            if latest.draft:
+                _update_draft(db, latest.id, content)
+            else:
+                _insert_version(db, row["id"], content, draft=True)
+            latest = latest_version(db, prompt_name)
+            assert latest is not None
+        if not latest.draft:
+            return latest
+        frozen = latest_frozen(db, prompt_name)
+        if frozen is not None and _prompt_only(frozen.content()) == _prompt_only(latest.content()):
             return frozen
-    return save_version(db, prompt_name, note=AUTO_RUN_NOTE)
+        return save_version(db, prompt_name, note=AUTO_RUN_NOTE)

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from workbench.core.redact import redact_secrets
 from workbench.store.examples import now
 from workbench.store.migrations import migration
 
@@ -137,7 +138,7 @@ def record_run(
                 latency_ms,
                 cost_usd,
                 error_kind,
-                error_message,
+                redact_secrets(error_message) if error_message else error_message,
                 rerun_of,
                 profile,
                 now(),

@@ -47,6 +47,7 @@ from workbench.core.evaluate import (
 )
 from workbench.ui.costs_eval import EvalPanel, short_model
 from workbench.ui.pane import PaneScreen
+from workbench.ui.plain import plain_options
 
 DEBOUNCE_SECONDS = 0.3
 MODEL_WIDTH = 16
@@ -371,7 +372,7 @@ class CostsScreen(PaneScreen):
         if view.datasets != self._dataset_names:
             self._dataset_names = list(view.datasets)
             self._loading = True
-            select.set_options([(name, name) for name in view.datasets])
+            select.set_options(plain_options(view.datasets))
             self.call_after_refresh(self._done_loading)
         if view.dataset is not None and select.value != view.dataset:
             self._loading = True

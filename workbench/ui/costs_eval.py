@@ -333,6 +333,12 @@ class EvalPanel(Vertical):
         self._status(message, style)
         self.screen.recompute()  # type: ignore[attr-defined]
 
+    def worker_failed(self, worker: Any, error: BaseException | None) -> None:
+        """An unexpected error (reported by the app's worker router) ends the run, not the panel."""
+        from workbench.core.redact import redact_secrets
+
+        self._end(redact_secrets(f"evaluation failed: {error}"), "red")
+
     @work(exclusive=True, group="costs-eval", exit_on_error=False, description="evaluation")
     async def run_eval(self, prompt: str, dataset: str | None, scorer: Scorer, batch: bool) -> None:
         from workbench.providers.evals import BATCH_THRESHOLD, EvalTarget, run_concurrently

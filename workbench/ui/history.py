@@ -20,6 +20,7 @@ from workbench.core.display import short_model
 from workbench.store.runs import Run, count_runs, distinct_values, get_run, list_runs
 from workbench.ui.history_detail import RunDetail
 from workbench.ui.pane import PaneScreen
+from workbench.ui.plain import plain_options
 from workbench.ui.prompt_run import format_cost
 
 PAGE_SIZE = 100
@@ -128,7 +129,7 @@ class HistoryScreen(PaneScreen):
         select = self.query_one(selector, Select)
         current = select.value
         with self.prevent(Select.Changed):
-            select.set_options([(v, v) for v in values])
+            select.set_options(plain_options(values))
             if isinstance(current, str) and current in values:
                 select.value = current
 

@@ -29,6 +29,7 @@ from workbench.core.prompts import (
 )
 from workbench.providers.chat import DEFAULT_PARAMS
 from workbench.store import prompts as store
+from workbench.ui.jobs_confirm import ConfirmModal
 from workbench.ui.pane import PaneScreen
 from workbench.ui.prompt_dialogs import AskText, PickPrompt
 from workbench.ui.prompt_editor import PlaceholderTextArea
@@ -68,7 +69,7 @@ class PromptScreen(PaneScreen):
         self.models: list[str] = []
         self.previews: list[ApproachPreview] = []
         self._pending: dict[str, Any] = {}
-        self._save_timer = None
+        self._conflict = False  # another window changed the draft; the user is asked
         self._preview_timer = None
 
     # --- layout --------------------------------------------------------------------------------
@@ -113,6 +114,8 @@ class PromptScreen(PaneScreen):
         app: Any = self.app
         if app.active_prompt != self.prompt_name:
             self.load(app.active_prompt)
+        else:
+            self.check_changed_elsewhere()
         pending = getattr(app, "pending_fine_tuned_model", None)
         if pending:
             app.pending_fine_tuned_model = None
@@ -133,7 +136,10 @@ class PromptScreen(PaneScreen):
 
     def load(self, name: str) -> None:
         """Show a named prompt (created with the profile's default model if it is new)."""
-        self.flush()
+        if name != self.prompt_name and not self.flush():
+            return  # the database is busy: the edits of the prompt shown stay with it
+        self._pending = {}
+        self.app.pending_saves.forget(self)  # type: ignore[attr-defined]
         profile = self.app.config.profile  # type: ignore[attr-defined]
         version = store.ensure_prompt(
             self.app.db,  # type: ignore[attr-defined]
@@ -168,24 +174,81 @@ class PromptScreen(PaneScreen):
         """Remember one edit and write it into the draft shortly (see SAVE_DELAY)."""
         self.content[field] = value
         self._pending[field] = value
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self.flush)
+        self.app.pending_saves.later(self, self._write_pending, SAVE_DELAY)  # type: ignore[attr-defined]
         self._show_header()
         self._schedule_preview()
 
-    def flush(self, show: bool = True) -> None:
-        """Write pending edits into the draft now (`show=False`: the widgets are going away)."""
-        if self._save_timer is not None:
-            self._save_timer.stop()
-            self._save_timer = None
-        if not self._pending or not self.prompt_name:
-            return
-        changes, self._pending = self._pending, {}
-        self.version = store.save_draft(self.app.db, self.prompt_name, **changes)  # type: ignore[attr-defined]
-        if show:
+    def flush(self, show: bool = True) -> bool:
+        """Write pending edits into the draft now (`show=False`: the widgets are going away).
+
+        False when the database is busy: the edits stay pending and are retried (PendingSaves).
+        """
+        saved = self.app.pending_saves.now(self)  # type: ignore[attr-defined]
+        if show and self.is_mounted:
             self._show_header()
             self.refresh_versions()
+        return saved
+
+    def _write_pending(self) -> None:
+        """The PendingSaves callback: the edits are forgotten only once they are written."""
+        if not self._pending or not self.prompt_name:
+            return
+        if self._conflict:
+            return  # waiting for the user to choose theirs or ours; nothing written meanwhile
+        changes = dict(self._pending)
+        try:
+            self.version = store.save_draft(
+                self.app.db,  # type: ignore[attr-defined]
+                self.prompt_name,
+                base=self.version,
+                **changes,
+            )
+        except store.DraftConflict as exc:
+            self._changed_elsewhere(exc.stored)
+            return
+        for key, value in changes.items():
+            if self._pending.get(key) is value:
+                del self._pending[key]
+        if self.is_attached and self.app.screen is self:
+            self._show_header()
+            self.refresh_versions()
+
+    def _changed_elsewhere(self, stored: store.PromptVersion | None) -> None:
+        """Another window saved this prompt: reload if nothing here is unsaved, else ask."""
+        if not self._pending:
+            self.load(self.prompt_name)
+            self.notify(f"{self.prompt_name}: reloaded, it was changed in another window")
+            return
+        self._conflict = True
+
+        def answer(theirs: bool | None) -> None:
+            self._conflict = False
+            if theirs:
+                self._pending = {}
+                self.app.pending_saves.forget(self)  # type: ignore[attr-defined]
+                self.load(self.prompt_name)
+                return
+            # keep ours: write it over theirs, now that the user chose to
+            self.version = store.latest_version(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
+            self.flush()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "This prompt was changed in another window.",
+                f"{self.prompt_name}: y loads the other window's version (your unsaved edits "
+                "here are dropped); n keeps yours and saves it over theirs.",
+                yes_label="Load theirs",
+            ),
+            answer,
+        )
+
+    def check_changed_elsewhere(self) -> None:
+        """Compare the stored draft with what this window loaded (on resume and before a run)."""
+        if not self.prompt_name or self._conflict:
+            return
+        stored = store.latest_version(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
+        if not store.same_prompt(stored, self.version):
+            self._changed_elsewhere(stored)
 
     def _show_header(self) -> None:
         text = Text()
@@ -353,7 +416,11 @@ class PromptScreen(PaneScreen):
 
     def run_requests(self, approaches: Iterable[str]) -> tuple[list[RunRequest], dict[str, str]]:
         """The runs to send now, and the problem of each approach that cannot be sent."""
-        self.flush()
+        if not self.flush():
+            return [], {"all": "not sent: the database is busy and the prompt is not saved yet"}
+        self.check_changed_elsewhere()
+        if self._conflict:
+            return [], {"all": "not sent: choose which version of the prompt to keep first"}
         db = self.app.db  # type: ignore[attr-defined]
         content = self.content
         examples = self._examples()
@@ -382,7 +449,7 @@ class PromptScreen(PaneScreen):
             requests.append(RunRequest(self.prompt_name, approach, model, messages, params))
         if requests:
             # freeze what is sent (only when something is), so each run points at its version
-            version = store.version_for_run(db, self.prompt_name)
+            version = store.version_for_run(db, self.prompt_name, sent=content)
             self.version = store.latest_version(db, self.prompt_name)
             requests = [
                 replace(r, version_id=version.id, version_number=version.number) for r in requests
@@ -426,7 +493,8 @@ class PromptScreen(PaneScreen):
     # --- versions and named prompts --------------------------------------------------------------
 
     def action_save_version(self) -> None:
-        self.flush()
+        if not self.flush():
+            return  # the database is busy: told, and retried
 
         def save(note: str | None) -> None:
             if note is None:
@@ -447,7 +515,8 @@ class PromptScreen(PaneScreen):
     @on(VersionsView.RestoreRequested)
     def _restore(self, event: VersionsView.RestoreRequested) -> None:
         event.stop()
-        self.flush()
+        if not self.flush():
+            return  # the database is busy: told, and retried
         restored = store.restore_version(self.app.db, event.version.id)  # type: ignore[attr-defined]
         self.load(self.prompt_name)
         self.notify(f"restored v{event.version.number} as {restored.label}")
@@ -498,7 +567,8 @@ class PromptScreen(PaneScreen):
         def create(name: str | None) -> None:
             if not name or not name.strip():
                 return
-            self.flush()
+            if not self.flush():
+                return  # the database is busy: told, and retried
             profile = self.app.config.profile  # type: ignore[attr-defined]
             try:
                 if copy:
@@ -522,7 +592,8 @@ class PromptScreen(PaneScreen):
         def rename(name: str | None) -> None:
             if not name or name.strip() == self.prompt_name:
                 return
-            self.flush()
+            if not self.flush():
+                return  # the database is busy: told, and retried
             try:
                 store.rename_prompt(self.app.db, self.prompt_name, name)  # type: ignore[attr-defined]
             except (ValueError, KeyError) as exc:

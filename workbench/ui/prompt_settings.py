@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,14 +15,15 @@ from textual.validation import Integer, Number
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from workbench.providers.chat import DEFAULT_PARAMS, RESPONSE_FORMATS
+from workbench.ui.plain import plain_options
 from workbench.ui.prompt_editor import PaneTextArea
 
 NO_FT_MODEL = ""
 
 
-def _options(models: list[str], current: str) -> list[tuple[str, str]]:
+def _options(models: list[str], current: str) -> list[tuple[Text, str]]:
     ids = list(dict.fromkeys([*([current] if current else []), *models]))
-    return [(m, m) for m in ids]
+    return plain_options(ids)
 
 
 class SettingsForm(VerticalScroll):

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from workbench.core.display import plural
 from workbench.store import dataset_export as exports
@@ -551,18 +551,10 @@ class TrainingScreen(PaneScreen):
 
         return report
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A worker that died of something unexpected still ends its progress and says why."""
-        if event.state == WorkerState.ERROR and str(event.worker.group).startswith("training-"):
+    def worker_failed(self, worker: Worker, error: BaseException | None) -> None:
+        """The app's worker router reports the failure; here the progress ends."""
+        if str(worker.group).startswith("training-"):
             self._finish()
-            error = event.worker.error
-            self.notify(
-                f"{event.worker.group.removeprefix('training-')} failed: "
-                f"{type(error).__name__}: {error}",
-                severity="error",
-                timeout=15,
-            )
 
     # --- import -------------------------------------------------------------------------------
 
