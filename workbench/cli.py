@@ -8,7 +8,8 @@ Each subcommand lives in `workbench/commands/<name>.py` and exposes:
 
 Modules are found by name (COMMANDS), so adding one never touches another. Subcommand modules
 import nothing heavy at module level and never import Textual. stdout is data (`--json`), stderr is
-narrative. Exit codes: 0 ok, 1 the thing checked failed, 2 usage or unreadable input.
+narrative. Exit codes: 0 ok, 1 the thing checked failed, 2 usage or unreadable input (or an
+unknown name, or a config problem), 3 provider unreachable or key rejected.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "doctor",
     "paths",
+    "prompt",
+    "examples",
+    "data",
+    "run",
+    "eval",
 )
 
 

@@ -1,0 +1,133 @@
+"""What the verdict commands (prompt, examples, data, run, eval, jobs create) share.
+
+Not a command itself (cli.COMMANDS lists those). Exit codes, the same for every command:
+0 ok, 1 the thing failed, 2 usage / unknown name / config, 3 provider unreachable or key rejected.
+stdout is data (`--json`), stderr is narrative; text from the data is printed without control
+characters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
+EXIT_CODES_EPILOG = (
+    "Exit codes: 0 ok, 1 the thing failed, 2 usage, unknown name or config, "
+    "3 provider unreachable or key rejected."
+)
+# Problem kinds (providers.openai_api.explain_error) that mean "we cannot reach or use the provider".
+PROVIDER_DOWN = frozenset({"auth", "missing_key", "forbidden", "connection", "timeout"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class UsageError(Exception):
+    """A bad argument or an unknown name: printed, exit 2."""
+
+
+def printable(text: Any) -> str:
+    """User data as terminal-safe text: control characters (escapes, bells) become '?'."""
+    return _CONTROL.sub("?", str(text))
+
+
+def one_line(text: Any, width: int) -> str:
+    flat = " ".join(printable(text).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def err(command: str, message: str) -> None:
+    print(f"workbench {command}: {printable(message)}", file=sys.stderr, flush=True)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str), flush=True)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """argparse type for `--var k=v`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return key.strip(), value
+
+
+def fraction(text: str) -> float:
+    """argparse type for a share such as 0.1 or 10%."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction such as 0.1 or 10%")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 0 and below 1")
+    return value
+
+
+class Context:
+    """The config, profile and database a command works with; use as a context manager."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from workbench.config import db_path, load_config
+        from workbench.store.db import open_db
+
+        self.config = load_config(profile=getattr(args, "profile", None))
+        self.profile = self.config.profile
+        self.db = open_db(db_path(getattr(args, "db", None)))
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def explain(self, exc: BaseException):
+        from workbench.providers.openai_api import explain_error
+
+        return explain_error(exc, self.profile)
+
+
+def run_with_context(command: str, args: argparse.Namespace, body) -> int:
+    """Open the Context, run `body(ctx)`; config problems and UsageError exit 2, never a traceback."""
+    from workbench.config import ConfigError
+
+    try:
+        ctx = Context(args)
+    except ConfigError as exc:
+        err(command, str(exc))
+        return EXIT_USAGE
+    with ctx:
+        try:
+            return int(body(ctx) or 0)
+        except UsageError as exc:
+            err(command, str(exc))
+            return EXIT_USAGE
+
+
+def find_dataset(db, name: str):
+    from workbench.store.examples import find_dataset as find
+    from workbench.store.examples import list_datasets
+
+    dataset = find(db, name)
+    if dataset is None:
+        names = ", ".join(repr(d.name) for d in list_datasets(db)) or "none yet"
+        raise UsageError(f"no dataset named {name!r} (datasets: {names})")
+    return dataset
+
+
+def require_prompt(db, name: str):
+    """The prompt's latest version; UsageError naming the prompts that exist when it is unknown."""
+    from workbench.store.prompts import latest_version, list_prompts
+
+    version = latest_version(db, name)
+    if version is None:
+        names = ", ".join(repr(p.name) for p in list_prompts(db)) or "none yet"
+        raise UsageError(f"no prompt named {name!r} (prompts: {names}; `workbench prompt new`)")
+    return version
