@@ -65,7 +65,9 @@ def fraction(text: str) -> float:
     try:
         value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction such as 0.1 or 10%")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a fraction such as 0.1 or 10%"
+        ) from None
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: must be at least 0 and below 1")
     return value

@@ -303,3 +303,35 @@ def hold_out_test(
                 [stamp, *chunk],
             )
     return held + len(chosen)
+
+
+def check_job(
+    db: sqlite_utils.Database,
+    request: Any,
+    dataset_id: int,
+    **terms: Any,
+) -> tuple[Any, Any]:
+    """The pre-flight of a job on this dataset: export (a version per content), validate, price.
+
+    `terms` go to core.preflight.preflight (rate_per_million, today, provider, Azure's notes).
+    Returns (Preflight, ((train version, path), (validation version, path) or None)); the paths
+    are None when the export was refused.
+    """
+    from workbench.core.dataset import validate_file
+    from workbench.core.preflight import preflight, refused
+
+    try:
+        train = export_version(db, dataset_id, "train")
+        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+    except ExportRefused as exc:
+        return refused(exc.problem_rows, str(exc)), None
+    report = validate_file(
+        train[1],
+        model=request.model,
+        method=request.method,
+        validation_path=valid[1] if valid else None,
+    )
+    result = preflight(
+        report, request, validation_examples=valid[0].examples if valid else None, **terms
+    )
+    return result, (train, valid)

@@ -341,7 +341,12 @@ class CreateJobModal(ModalScreen[str | None]):
             paths: tuple[Any, Any] | None = None
             if result is None or result.key != key or launch:
                 result, paths = build_preflight(
-                    db, request, dataset_id, key, self.app.config.profile
+                    db,
+                    request,
+                    dataset_id,
+                    key,
+                    self.app.config.profile,
+                    getattr(self.app.config, "prices", None),
                 )
                 self.app.call_from_thread(self._show_preflight, result)
             if not launch:
@@ -378,92 +383,34 @@ class LaunchError(Exception):
     """A launch step failed; the message is already in plain words."""
 
 
-def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, profile=None):
-    """Export the dataset (a version per content), validate it for the model, and describe the
-    cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
-    from workbench.core.dataset import validate_file
-    from workbench.core.pricing import training_price_per_million
-    from workbench.store.dataset_export import ExportRefused, export_version
+def build_preflight(
+    db, request: cj.JobRequest, dataset_id: int, key: tuple, profile=None, overrides=None
+):
+    """The pre-flight (store.dataset_export.check_job, shared with `workbench jobs create`) as
+    styled text. Returns (Preflight, (train version+path, validation version+path or None))."""
+    from workbench.providers.fine_tuning import preflight_terms
+    from workbench.store.dataset_export import check_job
 
+    terms = preflight_terms(profile, request.model, overrides, today())
+    result, paths = check_job(db, request, dataset_id, **terms)
+    return Preflight(
+        key,
+        preflight_text(result),
+        result.ok,
+        result.estimated_tokens,
+        result.estimated_cost_usd,
+    ), paths
+
+
+LEVEL_STYLES = {"ok": "green", "error": "bold red", "warning": "yellow", "info": "", "note": "dim"}
+
+
+def preflight_text(result) -> Text:
+    """core.preflight lines, one per row, in the pane's colours."""
     text = Text()
-    try:
-        train = export_version(db, dataset_id, "train")
-        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
-    except ExportRefused as exc:
-        if exc.problem_rows:
-            # the export's own advice ("export only the valid rows") does not apply here: the job
-            # is built from the dataset, so exporting in F3 changes nothing
-            rows = "1 row" if exc.problem_rows == 1 else f"{exc.problem_rows:,} rows"
-            text.append(
-                f"✗ {rows} of the dataset still {'has' if exc.problem_rows == 1 else 'have'} "
-                "problems: fix or delete them in Training data (F3, f lists them), then check again",
-                style="bold red",
-            )
-        else:
-            text.append(f"✗ {exc}", style="bold red")
-        return Preflight(key, text, False), None
-    report = validate_file(
-        train[1],
-        model=request.model,
-        method=request.method,
-        validation_path=valid[1] if valid else None,
-    )
-    ok = not report.errors
-    mark, style = ("✓", "green") if ok else ("✗", "bold red")
-    text.append(f"{mark} validation: {report.examples} examples", style=style)
-    if valid:
-        text.append(f" + {valid[0].examples} validation examples")
-    text.append(f", {len(report.errors)} errors, {len(report.warnings)} warnings")
-    for problem in [*report.errors, *report.warnings][:4]:
-        where = f"line {problem.line}: " if problem.line else ""
-        text.append(
-            f"\n  {where}{problem.message}", style="red" if problem in report.errors else "yellow"
-        )
-    chosen = request.hyperparameters.get("n_epochs")
-    epochs = chosen if isinstance(chosen, int) else report.epochs
-    per_epoch = report.tokens.billed_per_epoch
-    tokens = per_epoch * epochs
-    text.append(f"\nbilled tokens: {per_epoch:,} per epoch × {epochs} epochs = {tokens:,}")
-    if not isinstance(chosen, int):
-        text.append(
-            f"  (auto picks {report.epochs} epochs for {report.examples} examples)", style="dim"
-        )
-    kind = getattr(profile, "kind", "openai")
-    if kind == "azure":  # Azure's own training table and tier (core/provider_pricing.py)
-        from workbench.core.provider_pricing import terms_for, training_rate
-
-        price = training_rate(request.model, terms_for(profile))
-    else:
-        price = training_price_per_million(request.model)
-    cost = tokens * price / 1_000_000 if price is not None else None
-    if cost is not None:
-        text.append(f"\nestimated cost: ${cost:,.2f} (${price:g} per 1M training tokens)")
-    else:
-        text.append("\nestimated cost: no training price known for this model")
-    text.append(
-        f"\nestimated time: roughly {cj.format_duration(cj.estimate_duration_seconds(tokens))}"
-        " (queueing varies)"
-    )
-    model = cj.BaseModel(
-        request.model,
-        cj.KNOWN_FINE_TUNABLE.get(request.model),
-        "azure" if kind == "azure" else "openai",
-    )
-    text.append(f"\nbase model: {model.describe(today())}")
-    if kind == "azure":
-        from workbench.core.model_lifecycle import EXISTING_CUSTOMERS_NOTE
-        from workbench.providers.azure import tier_warnings, training_type
-
-        chosen_tier = training_type(profile) or "not set (Azure may refuse the job)"
-        text.append(f"\nAzure trainingType: {chosen_tier}")
-        text.append(f"\n{EXISTING_CUSTOMERS_NOTE}", style="dim")
-        for warning in tier_warnings(profile):
-            text.append(f"\n{warning}", style="yellow")
-    else:
-        text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
-    if not report.tokenizer_exact:
-        text.append(f"\n{report.tokenizer_note}", style="dim")
-    return Preflight(key, text, ok, tokens, cost), (train, valid)
+    for i, line in enumerate(result.lines):
+        text.append(("\n" if i else "") + line.text, style=LEVEL_STYLES.get(line.level, ""))
+    return text
 
 
 def launch_job(
