@@ -1,4 +1,4 @@
-"""`workbench jobs list|show|watch|cancel|pause|resume`: fine-tuning jobs from a plain terminal.
+"""`workbench jobs create|list|show|watch|cancel|pause|resume`: fine-tuning jobs from a plain terminal.
 
 Everything fetched is stored in the same database as the app's, so a job watched here shows its
 whole history in the Jobs pane too. `watch` exits by the job's final status: 0 succeeded,
@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-HELP = "list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
+HELP = "create, list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
 # Problem kinds that mean "we cannot reach or use the provider at all".
@@ -22,6 +22,9 @@ _PROVIDER_DOWN = {"auth", "missing_key", "forbidden", "connection", "timeout"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    from workbench.commands import jobs_create
+
+    jobs_create.add_parser(sub)
     p = sub.add_parser("list", help="stored and remote jobs of the active profile")
     p.add_argument("--json", action="store_true", help="one JSON array on stdout")
     p.add_argument("--offline", action="store_true", help="stored jobs only, no network")
@@ -138,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_USAGE
     try:
+        if args.action == "create":
+            from workbench.commands import jobs_create
+
+            return jobs_create.create(ctx, args)
         if args.action == "list":
             return _list(ctx, args)
         if args.action == "show":
