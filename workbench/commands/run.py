@@ -119,7 +119,7 @@ def _run(ctx, args: argparse.Namespace) -> int:
     messages = build_messages(ctx.db, version, args.approach, variables)
     frozen = store.version_for_run(ctx.db, args.prompt)
     answer, usage, problem, latency_ms = _send(ctx, model, messages, version.params, args.json)
-    cost = request_cost(ctx, model, usage)
+    cost = request_cost(ctx, model, usage, args.approach)
     from workbench.store.runs import record_run
 
     recorded = record_run(
@@ -170,11 +170,12 @@ def _send(ctx, model: str, messages: list[dict], params: dict, quiet: bool):
         err("run", f"provider answered {status}: {when}")
 
     async def go() -> None:
-        nonlocal usage
+        nonlocal usage, started
         try:
             client = make_chat_client(ctx.profile, on_retry=on_retry)
         except Exception as exc:  # noqa: BLE001 - a missing key, explained
             raise ChatFailed(ctx.explain(exc)) from exc
+        started = time.monotonic()  # the request, not the SDK's import
         try:
             async for event in stream_chat(
                 client, model=model, messages=messages, params=params, profile=ctx.profile
@@ -198,19 +199,22 @@ def _send(ctx, model: str, messages: list[dict], params: dict, quiet: bool):
     return "".join(pieces), usage, problem, round((time.monotonic() - started) * 1000)
 
 
-def request_cost(ctx, model: str, usage) -> float | None:
-    """What this request cost at the profile's prices (None: no price known, never $0)."""
-    from workbench.core.pricing import cost_usd
+def request_cost(ctx, model: str, usage, approach: str) -> float | None:
+    """What this request cost on the profile's terms (core.pricing, the one price; None: no price
+    known, never $0)."""
+    from workbench.core.pricing import request_cost as price_request
+    from workbench.core.provider_pricing import terms_for
 
     if usage is None or not (usage.input_tokens or usage.output_tokens):
         return None
     try:
-        return cost_usd(
+        return price_request(
+            terms_for(ctx.profile, ctx.config.prices or None),
             model,
             usage.input_tokens,
             usage.output_tokens,
-            usage.cached_tokens,
-            overrides=ctx.config.prices or None,
+            cached_input=usage.cached_tokens or 0,
+            fine_tuned=approach == "fine-tuned",
         )
     except Exception:  # noqa: BLE001 - a broken price override never loses the run
         return None

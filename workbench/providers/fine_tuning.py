@@ -157,11 +157,12 @@ def poll_job(
 def preflight_terms(profile, model: str, overrides: dict | None, today: Any) -> dict[str, Any]:
     """What core.preflight needs to know about the profile: its training rate (overrides and
     Azure's terms included), its kind, and Azure's trainingType and tier warnings."""
-    from workbench.core.provider_pricing import terms_for, training_rate
+    from workbench.core.pricing import training_rate
+    from workbench.core.provider_pricing import terms_for
 
     kind = getattr(profile, "kind", "openai")
     terms: dict[str, Any] = {
-        "rate_per_million": training_rate(model, terms_for(profile), overrides),
+        "rate_per_million": training_rate(terms_for(profile, overrides), model),
         "today": today,
         "provider": kind,
     }
