@@ -97,8 +97,12 @@ class _Context:
 
         return explain_error(exc, self.profile)
 
-    def price(self, model: str) -> float | None:
-        return training_price(model, self.config.prices)
+    @property
+    def terms(self):
+        """The profile's price terms: core.pricing prices with them (tier, [prices] overrides)."""
+        from workbench.core.provider_pricing import terms_for
+
+        return terms_for(self.profile, self.config.prices)
 
     def poll(self, job_id: str):
         from workbench.providers.fine_tuning import poll_job
@@ -120,16 +124,6 @@ def _db_path(args: argparse.Namespace):
     from workbench.config import db_path
 
     return db_path(getattr(args, "db", None))
-
-
-def training_price(model: str, overrides: dict | None = None) -> float | None:
-    """Training price per million tokens from the price table; None when it has none."""
-    from workbench.core.pricing import training_price_per_million
-
-    try:
-        return training_price_per_million(model, overrides)
-    except Exception:  # noqa: BLE001 - a broken price override never stops a job listing
-        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,7 +156,7 @@ def _row(ctx: _Context, job: Any, now: float) -> dict[str, Any]:
 
     points = cj.metric_series(store.progress_events(ctx.db, job.base_url, job.id))
     prog = cj.progress(job, points, now)
-    cost = cj.cost_so_far(job, ctx.price(job.model))
+    cost = cj.cost_so_far(job, ctx.terms, prog)
     return {
         "id": job.id,
         "status": job.status,

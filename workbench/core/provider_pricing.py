@@ -15,7 +15,8 @@ Plain Python, no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 AZURE_PRICES_AS_OF = "2026-10-06"
@@ -45,12 +46,36 @@ HOURS_PER_MONTH = 720.0  # a 30-day month around the clock (the reference: ~$1,2
 
 @dataclass(frozen=True)
 class ProviderTerms:
-    """How the active provider bills a fine-tuned model."""
+    """How the active profile bills requests, training and hours: core.pricing reads only this.
 
-    provider: str = "openai"  # openai | azure | openai-compatible
+    `overrides` are the user's [prices] tables. The hourly terms are general: an Azure fine-tuned
+    deployment's hosting fee (applies to the fine-tuned approach) or a local host's hardware
+    (`hourly_scope="all"`: every approach runs on it).
+    """
+
+    provider: str = "openai"  # openai | azure | openai-compatible | local
     tier: str | None = None  # azure: GlobalStandard | Standard | Developer (any spelling)
-    hosting_per_hour: float = 0.0  # USD per deployment-hour (azure, not Developer)
+    hosting_per_hour: float = 0.0  # USD per hour (azure deployment, local host)
     hosting_hours_per_month: float = HOURS_PER_MONTH
+    overrides: Mapping[str, Any] | None = field(default=None, compare=False)
+    hourly_scope: str = "fine-tuned"  # "fine-tuned" | "all": which approaches pay the hours
+    hourly_label: str = "hosting"
+
+    @property
+    def hourly_cost(self) -> float:
+        return self.hosting_per_hour
+
+    @property
+    def hours_per_month(self) -> float:
+        return self.hosting_hours_per_month
+
+    def hourly_applies_to(self, approach: str) -> bool:
+        if self.hosting_per_hour <= 0:
+            return False
+        return self.hourly_scope == "all" or approach == "fine-tuned"
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> ProviderTerms:
+        return replace(self, overrides=overrides)
 
     @property
     def developer(self) -> bool:
@@ -67,6 +92,12 @@ class ProviderTerms:
 
     def describe(self) -> str:
         """One line for the Costs pane; Azure's figures say how old they are."""
+        if self.hourly_scope == "all" and self.hosting_per_hour > 0:
+            return (
+                f"{self.hourly_label}: ${self.hosting_per_hour:.2f}/h x "
+                f"{self.hosting_hours_per_month:g} h = ${self.hosting_per_month:,.2f} per month, "
+                "spread over every approach's requests"
+            )
         if self.provider != "azure":
             return "fine-tuned tokens at the fine-tuned rate; no hosting fee"
         return self._azure_terms() + f" (Azure prices as of {AZURE_PRICES_AS_OF})"
@@ -88,12 +119,27 @@ class ProviderTerms:
 OPENAI_TERMS = ProviderTerms()
 
 
-def terms_for(profile: Any) -> ProviderTerms:
-    """The profile's terms: its kind, tier and any hosting figures it sets."""
+def terms_for(profile: Any, overrides: Mapping[str, Any] | None = None) -> ProviderTerms:
+    """The profile's terms: its kind, tier, hourly figures and the user's [prices] overrides.
+
+    A `local` profile may set `hourly_cost` (USD per hour of the host running the model): every
+    approach on it pays those hours, spread over the month's requests.
+    """
     kind = getattr(profile, "kind", "openai")
     extra = getattr(profile, "extra", {}) or {}
     if kind != "azure":
-        return ProviderTerms(provider=kind)
+        hourly = getattr(profile, "hourly_cost", None)
+        if hourly is None:
+            hourly = extra.get("hourly_cost")
+        if kind == "local" and hourly:
+            return ProviderTerms(
+                provider=kind,
+                hosting_per_hour=float(hourly),
+                overrides=overrides,
+                hourly_scope="all",
+                hourly_label="host",
+            )
+        return ProviderTerms(provider=kind, overrides=overrides)
     tier = str(extra.get("deployment_sku") or extra.get("training_type") or "GlobalStandard")
     developer = tier.lower().startswith("developer")
     hourly = extra.get("hosting_per_hour")
@@ -105,6 +151,7 @@ def terms_for(profile: Any) -> ProviderTerms:
         if developer
         else float(AZURE_HOSTING_PER_HOUR if hourly is None else hourly),
         hosting_hours_per_month=float(HOURS_PER_MONTH if hours is None else hours),
+        overrides=overrides,
     )
 
 
@@ -119,8 +166,10 @@ def azure_training_per_million(family: str, tier: str | None = None) -> float | 
     return rate
 
 
-def training_rate(model: str, terms: ProviderTerms, overrides: dict | None = None) -> float | None:
-    """USD per 1M training tokens on the provider; a config override of `training` wins."""
+def provider_training_rate(model: str, terms: ProviderTerms) -> float | None:
+    """USD per 1M training tokens on the provider; a config override of `training` wins.
+    (Called through core.pricing.training_rate / training_cost.)"""
+    overrides = dict(terms.overrides or {}) or None
     if terms.provider != "azure":
         from workbench.core.pricing import training_price_per_million
 

@@ -559,8 +559,9 @@ def estimate_from_store(
     return replace(est, notes=tuple(dict.fromkeys(notes))), data
 
 
-def eval_name_for(prompt_name: str, dataset_name: str | None) -> str:
-    return f"{prompt_name} / {dataset_name or 'all test examples'}"
+def eval_name_for(prompt_name: str, scope: str | None) -> str:
+    """What evaluations are compared over time by: the prompt and its held-out scope."""
+    return f"{prompt_name} / {scope or 'all test examples'}"
 
 
 def approaches_for(
@@ -730,13 +731,46 @@ def _train_time(db: sqlite_utils.Database, model: str) -> str:
 
 # --- running an evaluation: the store's side -------------------------------------------------------
 
+LIBRARY = "library"  # the held-out scope of the examples kept outside any dataset (Examples pane)
+
+
+def scope_dataset_id(db: sqlite_utils.Database, scope: str | None) -> int | None | type[...]:
+    """The examples filter for a held-out scope: None = every test example (library and datasets),
+    "library" = those outside any dataset, else a dataset's name (KeyError when none has it)."""
+    from workbench.store.examples import find_dataset
+
+    if not scope:
+        return ...
+    if scope == LIBRARY:
+        return None
+    dataset = find_dataset(db, scope)
+    if dataset is None:
+        raise KeyError(f"no dataset named {scope!r}")
+    return dataset.id
+
+
+def scope_words(scope: str | None) -> str:
+    if not scope:
+        return "all test examples"
+    return "the library's test examples" if scope == LIBRARY else f"dataset {scope}"
+
+
+def held_out_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many test examples each scope holds: "library" and each dataset by name."""
+    rows = db.execute(
+        """select d.name, count(*) from examples e left join datasets d on d.id = e.dataset_id
+           where e.split = 'test' and e.deleted_at is null and e.data is not null
+           group by e.dataset_id order by d.name"""
+    ).fetchall()
+    return {(name if name is not None else LIBRARY): n for name, n in rows}
+
 
 def eval_cases(
     db: sqlite_utils.Database, dataset_id: int | None | type[...] = ..., limit: int | None = None
 ) -> list[Any]:
     """The held-out test examples as questions with expected answers (rows without a final
     assistant reply are skipped: there is nothing to score them against)."""
-    from workbench.core.evaluate import eval_case
+    from workbench.core.evaluation.scoring import eval_case
 
     cases = []
     for example in test_examples(db, dataset_id, limit):
@@ -746,66 +780,190 @@ def eval_cases(
     return cases
 
 
-def prompt_parts(setup: PromptSetup) -> Any:
-    from workbench.core.evaluate import PromptParts
-    from workbench.core.fewshot import few_shot_messages
-
-    return PromptParts(
-        system=setup.system,
-        ft_system=setup.ft_system,
-        few_shot=tuple(few_shot_messages(setup.examples)),
-        params=dict(setup.params),
-    )
-
-
-def start_evaluation(
+def plan_from_store(
     db: sqlite_utils.Database,
-    setup: PromptSetup,
-    dataset_name: str | None,
-    cases: Sequence[Any],
-    scorer: dict[str, Any],
+    prompt_name: str,
     *,
-    seed: int,
-    mode: str = "concurrent",
-    extra_ft_models: Sequence[str] = (),
-) -> tuple[str, list[EvalRun]]:
-    """Create one run per approach (a new group); returns (group id, runs)."""
-    group = new_group_id()
-    runs = [
-        create_run(
-            db,
-            eval_name=eval_name_for(setup.prompt_name, dataset_name),
-            group_id=group,
-            approach=approach,
-            model=model,
-            scorer=scorer,
-            seed=seed,
-            items_total=len(cases),
-            prompt_name=setup.prompt_name,
-            mode=mode,
-        )
-        for approach, model in approaches_for(setup, extra_ft_models)
-    ]
-    return group, runs
+    scorer: Any,
+    terms: Any,
+    approaches: Sequence[str] | None = None,
+    scope: str | None = None,
+    ft_models: Sequence[str] = (),
+    default_model: str = "gpt-4.1-mini-2025-04-14",
+    seed: int | None = None,
+    resume: bool = False,
+    profile: str = "",
+) -> Any:
+    """The EvalPlan for a prompt on a held-out scope. `approaches=None`: zero-shot, few-shot when
+    examples are selected, few-shot-similar when the prompt's selection is "similar", fine-tuned
+    for each model known (the prompt's ft_model and `ft_models`). `resume`: go on with the newest
+    unfinished evaluation of the same eval name when there is one.
+    Raises KeyError (unknown dataset) or ValueError (an approach that cannot run, named)."""
+    import random
 
+    from workbench.core.evaluation.engine import ApproachPlan, EvalPlan
+    from workbench.store.prompts import latest_version
+    from workbench.store.selection import few_shot_pool, get_selection
 
-def record_outcome(db: sqlite_utils.Database, run_id: int, case: Any, outcome: Any) -> None:
-    """Store a provider Outcome for one case."""
-    record_item(
-        db,
-        EvalItem(
-            run_id=run_id,
-            example_id=case.example_id,
-            question=case.question,
-            expected=case.expected,
-            answer=outcome.answer,
-            passed=outcome.passed,
-            detail=outcome.detail,
-            latency_ms=outcome.latency_ms,
-            input_tokens=outcome.input_tokens,
-            output_tokens=outcome.output_tokens,
-            cached_tokens=outcome.cached_tokens,
-            cost_usd=outcome.cost_usd,
-            error=outcome.error,
-        ),
+    setup = load_prompt_setup(db, prompt_name, default_model=default_model)
+    cases = tuple(eval_cases(db, scope_dataset_id(db, scope)))
+    selection = get_selection(db, prompt_name)
+    pool = tuple(few_shot_pool(db))
+    fts = [m for m in dict.fromkeys([setup.ft_model, *ft_models]) if m]
+    if approaches is None:
+        approaches = ["zero-shot"]
+        if selection.mode == "similar" and pool:
+            approaches.append("few-shot-similar")
+        elif setup.examples:
+            approaches.append("few-shot")
+        if fts:
+            approaches.append("fine-tuned")
+    plans: list[ApproachPlan] = []
+    for name in dict.fromkeys(approaches):
+        if name == "fine-tuned":
+            if not fts:
+                raise ValueError(
+                    "fine-tuned: no fine-tuned model (set one on the prompt or pass it)"
+                )
+            plans.extend(ApproachPlan("fine-tuned", m) for m in fts)
+            continue
+        if name == "few-shot" and not setup.examples:
+            raise ValueError("few-shot: the prompt has no few-shot examples selected")
+        if name == "few-shot-similar" and not pool:
+            raise ValueError("few-shot-similar: there are no few-shot examples to pick from")
+        plans.append(ApproachPlan(name, setup.model))
+    eval_name = eval_name_for(prompt_name, scope)
+    group = resumable_group(db, eval_name) if resume else None
+    version = latest_version(db, prompt_name)
+    if scorer.kind == "judge" and scorer.judge_model is None:
+        from dataclasses import replace
+
+        scorer = replace(scorer, judge_model=setup.model)
+    return EvalPlan(
+        eval_name=eval_name,
+        prompt_name=prompt_name,
+        prompt=setup,
+        approaches=tuple(plans),
+        cases=cases,
+        scorer=scorer,
+        examples=setup.examples,
+        pool=pool,
+        similar_k=selection.k if selection.mode == "similar" else 3,
+        seed=group.runs[0].seed if group else (random.randrange(1 << 30) if seed is None else seed),
+        terms=terms,
+        group_id=group.group_id if group else None,
+        scope=scope_words(scope),
+        version_id=version.id if version else None,
+        version_number=version.number if version else None,
+        profile=profile,
     )
+
+
+def resumable_group(db: sqlite_utils.Database, eval_name: str) -> EvalGroup | None:
+    """The newest evaluation of this eval left unfinished (killed, stopped, a batch out)."""
+    group = latest_group(db, eval_name)
+    if group is None or group.finished and not any(r.status == "cancelled" for r in group.runs):
+        return None
+    return group
+
+
+class EvalLedger:
+    """The SQLite side of core.evaluation.engine: eval runs and items, and a Run per request."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def open_runs(self, plan: Any, mode: str) -> tuple[str, dict[Any, int]]:
+        """The runs of the plan's group (resumed) or of a new one; one run per approach."""
+        group = plan.group_id or new_group_id()
+        existing = {
+            (r.approach, r.model): r for r in list_runs(self.db, group_id=group, limit=None)
+        }
+        runs: dict[Any, int] = {}
+        for target in plan.approaches:
+            run = existing.get((target.approach, target.model))
+            if run is None:
+                run = create_run(
+                    self.db,
+                    eval_name=plan.eval_name,
+                    group_id=group,
+                    approach=target.approach,
+                    model=target.model,
+                    scorer=plan.scorer.to_json(),
+                    seed=plan.seed,
+                    items_total=len(plan.cases),
+                    prompt_name=plan.prompt_name,
+                    mode=mode,
+                )
+            else:
+                with self.db.atomic():
+                    self.db.execute(
+                        "update eval_runs set status = ?, finished_at = null, items_total = ? "
+                        "where id = ?",
+                        ["batch" if mode == "batch" else "running", len(plan.cases), run.id],
+                    )
+            runs[target] = run.id
+        return group, runs
+
+    def answered(self, run_id: int) -> set[int]:
+        rows = self.db.execute(
+            "select example_id from eval_items where run_id = ? and error is null", [run_id]
+        )
+        return {r[0] for r in rows}
+
+    def record(self, item: Any, plan: Any) -> None:
+        from workbench.store.runs import record_run
+
+        case = item.case
+        record_item(
+            self.db,
+            EvalItem(
+                run_id=item.run_id,
+                example_id=case.example_id,
+                question=case.question,
+                expected=case.expected,
+                answer=item.answer,
+                passed=item.passed,
+                detail=item.detail,
+                latency_ms=item.latency_ms,
+                input_tokens=item.input_tokens,
+                output_tokens=item.output_tokens,
+                cached_tokens=item.cached_tokens,
+                cost_usd=item.cost_usd,
+                error=item.error,
+            ),
+        )
+        record_run(
+            self.db,
+            prompt_name=plan.prompt_name,
+            approach=item.approach,
+            model=item.model,
+            messages=item.messages,
+            params=item.params,
+            answer=item.answer,
+            status="error" if item.error else "ok",
+            version_id=plan.version_id,
+            version_number=plan.version_number,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+            latency_ms=None if item.latency_ms is None else round(item.latency_ms),
+            cost_usd=item.cost_usd,
+            error_kind="eval" if item.error else None,
+            error_message=item.error,
+            profile=plan.profile,
+            eval_run_id=item.run_id,
+        )
+
+    def finish(self, run_id: int, status: str, error: str | None = None) -> None:
+        finish_run(self.db, run_id, status, error)
+
+    def batch_id(self, run_id: int) -> str | None:
+        return get_run(self.db, run_id).batch_id
+
+    def set_batch(self, run_id: int, batch_id: str | None) -> None:
+        with self.db.atomic():
+            self.db.execute("update eval_runs set batch_id = ? where id = ?", [batch_id, run_id])
+
+    def item_results(self, run_id: int) -> list[Any]:
+        return item_results(self.db, run_id)
