@@ -55,36 +55,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json(parser)
 
 
-def input_variable(template: str) -> str:
-    """The variable a bare input fills: `input` when the template has it, else the first one."""
-    from workbench.core.prompts import placeholders
-
-    names = placeholders(template)
-    return "input" if "input" in names or not names else names[0]
-
-
-def build_messages(db, version, approach: str, variables: dict[str, Any]) -> list[dict]:
-    """The messages `approach` sends for this prompt version and these variable values."""
-    from workbench.core.prompts import MissingVariables, assemble_messages
-    from workbench.store.selection import selected_examples
+def build_messages(db, version, approach: str, variables: dict[str, Any], text: str | None):
+    """The messages `approach` sends for this prompt version: core.prompts.build_messages, the
+    renderer the preview and the evaluation use. `text` fills the input variable; few-shot-similar
+    picks the prompt's K examples most similar to it (K from `similar:K`, else 3)."""
+    from workbench.core.fewshot import select_similar
+    from workbench.core.prompts import MissingVariables, render_user_turn
+    from workbench.core.prompts import build_messages as render
+    from workbench.store.selection import few_shot_pool, get_selection, selected_examples
 
     examples: list = []
-    if approach in ("few-shot", "few-shot-similar"):
+    if approach == "few-shot":
         examples = selected_examples(db, version.prompt_name)
-        if not examples:
-            raise UsageError(
-                f"prompt {version.prompt_name!r} has no few-shot examples "
-                "(`workbench examples import`, then `workbench prompt set --examples all`)"
-            )
-    try:
-        return assemble_messages(
-            "few-shot" if approach == "few-shot-similar" else approach,
-            version.system,
-            version.template,
-            variables,
-            examples,
-            version.ft_system,
+    elif approach == "few-shot-similar":
+        selection = get_selection(db, version.prompt_name)
+        k = selection.k if selection.mode == "similar" else 3
+        live = {**version.variables, **variables}
+        query = (
+            text
+            if text is not None
+            else render_user_turn(version.template, live, None, strict=False)
         )
+        examples = select_similar(few_shot_pool(db), query, k)
+    if approach != "zero-shot" and approach != "fine-tuned" and not examples:
+        raise UsageError(
+            f"prompt {version.prompt_name!r} has no few-shot examples "
+            "(`workbench examples import`, then `workbench prompt set NAME --examples all`)"
+        )
+    try:
+        return render(approach, version, input_text=text, variables=variables, examples=examples)
     except MissingVariables as exc:
         names = ", ".join(exc.names)
         raise UsageError(f"fill in {names}: --var NAME=VALUE or --input TEXT") from None
@@ -111,12 +110,8 @@ def _run(ctx, args: argparse.Namespace) -> int:
     from workbench.store import prompts as store
 
     version = require_prompt(ctx.db, args.prompt)
-    variables = dict(version.variables)
-    if args.input is not None:
-        variables[input_variable(version.template)] = args.input
-    variables.update(dict(args.var))
     model = _model_for(version, args.approach, args.model, ctx.profile.default_model)
-    messages = build_messages(ctx.db, version, args.approach, variables)
+    messages = build_messages(ctx.db, version, args.approach, dict(args.var), args.input)
     frozen = store.version_for_run(ctx.db, args.prompt)
     answer, usage, problem, latency_ms = _send(ctx, model, messages, version.params, args.json)
     cost = request_cost(ctx, model, usage, args.approach)
