@@ -306,3 +306,70 @@ def test_the_verdict_commands_import_neither_textual_nor_the_sdk():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+# --- eval: the failure paths (the verdicts themselves: test_verdict_known_answers.py) ---------------
+
+
+def _held_out(capsys, tmp_path, n: int = 3) -> None:
+    path = tmp_path / "held.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"input": f"q{i}", "output": f"a{i}"}) for i in range(n)) + "\n",
+        encoding="utf-8",
+    )
+    assert cli(capsys, "examples", "import", str(path), "--split", "test")[0] == 0
+
+
+def test_eval_without_test_examples_is_usage_and_sends_nothing(on_sim, capsys):
+    cli(capsys, "prompt", "new", "e", "--template", "{{input}}")
+    code, _out, err = cli(capsys, "eval", "--prompt", "e")
+    assert code == 2 and "no held-out test examples" in err
+    assert cli_json(capsys, "history") == []
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (("--approaches", "zero-shot,best-shot"), "--approaches"),
+        (("--approaches", "fine-tuned"), "no fine-tuned model"),
+        (("--dataset", "nope"), "no dataset named 'nope'"),
+        (("--scorer", "regex", "--scorer-arg", "(unclosed"), "regex pattern"),
+    ],
+)
+def test_eval_usage_errors_name_the_flag(on_sim, capsys, tmp_path, argv, says):
+    cli(capsys, "prompt", "new", "e", "--template", "{{input}}")
+    _held_out(capsys, tmp_path)
+    code, _out, err = cli(capsys, "eval", "--prompt", "e", *argv)
+    assert code == 2 and says in err
+
+
+def test_eval_against_an_unreachable_provider_exits_3(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    cli(capsys, "prompt", "new", "e", "--template", "{{input}}")
+    _held_out(capsys, tmp_path)
+    code, out, err = cli(capsys, "eval", "--prompt", "e", "--json")
+    assert code == 3 and "could not reach the provider" in err
+    result = json.loads(out)
+    assert result["approaches"][0]["n"] == 0 or result["approaches"][0]["errors"] == 3
+    assert result["verdict"]["recommendation"] == "inconclusive"
+
+
+def test_eval_progress_goes_to_stderr_and_stdout_is_the_json(on_sim, capsys, tmp_path):
+    cli(capsys, "prompt", "new", "e", "--template", "{{input}}")
+    _held_out(capsys, tmp_path)
+    code, out, err = cli(capsys, "eval", "--prompt", "e", "--json")
+    assert code == 0 and "answers 3/3" in err
+    result = json.loads(out)
+    assert list(result)[:2] == ["approaches", "verdict"]
+    assert list(result["approaches"][0])[:8] == [
+        "approach",
+        "model",
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "cost_per_request_usd",
+        "latency_p50_s",
+    ]
+    assert result["verdict"]["recommendation"] == "inconclusive"  # 3 items: too thin

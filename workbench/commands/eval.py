@@ -190,6 +190,7 @@ def _eval(ctx, args: argparse.Namespace) -> int:
         err("eval", ctx.explain(exc).message)
         return EXIT_PROVIDER
     kinds: set[str] = set()
+    first_problem: dict[str, str] = {}  # model -> the first failure's words
     inner = sdk_chat(client)
 
     def chat(model: str, messages: list[dict], params: dict[str, Any]):
@@ -198,6 +199,7 @@ def _eval(ctx, args: argparse.Namespace) -> int:
         except Exception as exc:
             problem = ctx.explain(exc.__cause__ or exc)
             kinds.add(problem.kind)
+            first_problem.setdefault(model, problem.message)
             raise RuntimeError(problem.message) from exc
 
     cancel = threading.Event()
@@ -225,7 +227,8 @@ def _eval(ctx, args: argparse.Namespace) -> int:
             print(line)
     failed = [a for a in result["approaches"] if not a["n"] or a["n"] == a.get("errors")]
     for a in failed:
-        err("eval", f"{a['approach']}: no answer ({a.get('error') or 'every request failed'})")
+        why = first_problem.get(a["model"], "every request failed")
+        err("eval", f"{a['label']}: no answer: {why}")
     if failed and len(failed) == len(result["approaches"]) and kinds and kinds <= PROVIDER_DOWN:
         return EXIT_PROVIDER
     return EXIT_FAILED if failed else EXIT_OK
