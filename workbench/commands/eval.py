@@ -281,10 +281,10 @@ def verdict_of(ctx, plan):
     from workbench.store import evals
 
     settings = EstimateSettings(terms=plan.terms)
-    est, data = evals.estimate_from_store(
-        ctx.db, plan.prompt, settings, overrides=ctx.config.prices or None
-    )
     group = evals.latest_group(ctx.db, plan.eval_name)
+    est, data = evals.estimate_from_store(
+        ctx.db, plan.prompt, settings, overrides=ctx.config.prices or None, group=group
+    )
     return evals.verdict_from_store(
         ctx.db, plan.prompt, est, data, group, provider_kind=ctx.profile.kind
     )
