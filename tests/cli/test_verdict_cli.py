@@ -202,6 +202,28 @@ def test_data_import_keeps_every_line_split_is_seeded_export_is_byte_exact(capsy
     assert ("left out 1 rows" in err) == (exported["left_out"] == 1)
 
 
+def test_data_import_reads_csv_with_named_columns(capsys, tmp_path):
+    source = tmp_path / "rows.csv"
+    source.write_text('q,a\n"line one\nline two",yes\nshort,\n', encoding="utf-8")
+    report = cli_json(
+        capsys,
+        "data",
+        "import",
+        str(source),
+        "--dataset",
+        "c",
+        "--prompt-column",
+        "q",
+        "--completion-column",
+        "a",
+        "--system",
+        "Be brief.",
+    )
+    assert report["rows"] == 2 and report["valid"] == 1
+    code, _out, err = cli(capsys, "data", "import", str(source), "--dataset", "c2")
+    assert code == 2 and "no column named 'prompt'" in err
+
+
 # --- run ----------------------------------------------------------------------------------------
 
 
@@ -219,6 +241,27 @@ def test_run_sends_the_rendered_template_and_records_the_run(on_sim, capsys):
     assert history[0]["id"] == recorded["id"] and history[0]["messages"] == recorded["messages"]
     code, out, _err = cli(capsys, "run", "--prompt", "r", "--input", "vpn")
     assert code == 0 and out.strip()  # the answer streams to stdout
+
+
+def test_run_few_shot_renders_example_turns_through_the_template(on_sim, capsys, tmp_path):
+    cli(capsys, "prompt", "new", "r", "--template", "Ticket: {{input}}", "--examples", "similar:1")
+    rows = tmp_path / "few.jsonl"
+    rows.write_text(
+        json.dumps({"input": "printer jammed again", "output": "hardware"})
+        + "\n"
+        + json.dumps({"input": "vpn will not connect", "output": "network"})
+        + "\n",
+        encoding="utf-8",
+    )
+    cli(capsys, "examples", "import", str(rows))
+    recorded = cli_json(
+        capsys, "run", "--prompt", "r", "--approach", "few-shot-similar", "--input", "vpn down"
+    )
+    assert recorded["messages"] == [
+        {"role": "user", "content": "Ticket: vpn will not connect"},
+        {"role": "assistant", "content": "network"},
+        {"role": "user", "content": "Ticket: vpn down"},
+    ]
 
 
 def test_run_missing_variable_is_usage_and_nothing_is_sent(on_sim, capsys):
