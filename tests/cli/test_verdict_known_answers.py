@@ -207,19 +207,6 @@ def bench(sim, tmp_path_factory):
         "\n".join(chat_row(f"Route: {h}", code) for _t, h, code in data[:6]) + "\n",
         encoding="utf-8",
     )
-    system = "Route each parcel ticket to its queue code. Answer with the code only."
-    for name, selection in (("router-a", "tag:generic:3"), ("router-b", "similar:1")):
-        wb(
-            "prompt",
-            "new",
-            name,
-            "--system",
-            system,
-            "--template",
-            TEMPLATE,
-            "--examples",
-            selection,
-        )
     wb("examples", "import", str(root / "twins.jsonl"), "--tag", "twins")
     wb("examples", "import", str(root / "generic.jsonl"), "--tag", "generic")
     assert (
