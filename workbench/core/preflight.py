@@ -23,8 +23,17 @@ SHOWN_PROBLEMS = 4
 
 @dataclass(frozen=True)
 class PreflightLine:
-    text: str
+    """One line: `head` in the line's level (the pane colours it), then `rest` plain and `note`
+    dimmed; `text` is the whole line (what the CLI prints)."""
+
+    head: str
     level: str = "info"  # one of LEVELS
+    rest: str = ""
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.head + self.rest + self.note
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class Preflight:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["lines"] = [asdict(line) for line in self.lines]
+        data["lines"] = [{"text": line.text, "level": line.level} for line in self.lines]
         return data
 
 
@@ -91,10 +100,11 @@ def preflight(
     lines: list[PreflightLine] = []
     ok = not report.errors
     head = f"{'✓' if ok else '✗'} validation: {report.examples} examples"
-    if validation_examples is not None:
-        head += f" + {validation_examples} validation examples"
-    head += f", {len(report.errors)} errors, {len(report.warnings)} warnings"
-    lines.append(PreflightLine(head, "ok" if ok else "error"))
+    rest = (
+        f" + {validation_examples} validation examples" if validation_examples is not None else ""
+    )
+    rest += f", {len(report.errors)} errors, {len(report.warnings)} warnings"
+    lines.append(PreflightLine(head, "ok" if ok else "error", rest))
     for problem in [*report.errors, *report.warnings][:SHOWN_PROBLEMS]:
         where = f"line {problem.line}: " if problem.line else ""
         level = "error" if problem in report.errors else "warning"
@@ -104,10 +114,10 @@ def preflight(
     per_epoch = report.tokens.billed_per_epoch
     tokens = per_epoch * epochs
     billed = f"billed tokens: {per_epoch:,} per epoch × {epochs} epochs = {tokens:,}"
-    lines.append(PreflightLine(billed))
+    auto = ""
     if not isinstance(chosen, int):
         auto = f"  (auto picks {report.epochs} epochs for {report.examples} examples)"
-        lines.append(PreflightLine(auto, "note"))
+    lines.append(PreflightLine(billed, note=auto))
     cost = tokens * rate_per_million / 1_000_000 if rate_per_million is not None else None
     if cost is not None:
         price = f"estimated cost: ${cost:,.2f} (${rate_per_million:g} per 1M training tokens)"

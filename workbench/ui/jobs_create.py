@@ -409,7 +409,9 @@ def preflight_text(result) -> Text:
     """core.preflight lines, one per row, in the pane's colours."""
     text = Text()
     for i, line in enumerate(result.lines):
-        text.append(("\n" if i else "") + line.text, style=LEVEL_STYLES.get(line.level, ""))
+        text.append(("\n" if i else "") + line.head, style=LEVEL_STYLES.get(line.level, ""))
+        text.append(line.rest)
+        text.append(line.note, style="dim")
     return text
 
 
