@@ -97,29 +97,12 @@ def parse_approaches(text: str | None) -> list[str] | None:
 
 
 def make_scorer(kind: str, arg: str, case_sensitive: bool):
-    """The Scorer the flags describe; UsageError names the flag that is wrong."""
-    import json
+    """The Scorer the flags describe (core.evaluation.scoring.scorer_from, as the Costs pane);
+    UsageError names the flag that is wrong."""
+    from workbench.core.evaluation.scoring import ScorerError, scorer_from
 
-    from workbench.core.evaluation.scoring import Scorer, ScorerError
-
-    arg = arg.strip()
     try:
-        if kind == "regex":
-            return Scorer("regex", pattern=arg or None)
-        if kind == "json_schema":
-            try:
-                schema = json.loads(arg) if arg else None
-            except json.JSONDecodeError as exc:
-                raise ScorerError(f"not JSON ({exc.msg} at column {exc.colno})") from None
-            return Scorer("json_schema", schema=schema)
-        if kind == "numeric":
-            try:
-                return Scorer("numeric", tolerance=float(arg) if arg else 0.0)
-            except ValueError:
-                raise ScorerError(f"tolerance {arg!r} is not a number") from None
-        if kind == "judge":
-            return Scorer("judge", judge_model=arg or None)
-        return Scorer(kind, case_sensitive=case_sensitive)
+        return scorer_from(kind, arg, case_sensitive=case_sensitive)
     except ScorerError as exc:
         raise UsageError(f"--scorer {kind} --scorer-arg: {exc}") from None
 

@@ -356,3 +356,29 @@ def eval_case(example_id: int, messages: Sequence[Mapping[str, Any]]) -> EvalCas
     if not any(m.get("role") == "user" for m in conversation):
         return None
     return EvalCase(example_id, conversation, _text(messages[last].get("content")), system)
+
+
+def scorer_from(kind: str, arg: str = "", *, case_sensitive: bool = False) -> Scorer:
+    """A Scorer from a kind and its one setting as typed (the Costs pane's two fields, `workbench
+    eval --scorer KIND --scorer-arg TEXT`): regex pattern, JSON schema text, numeric tolerance,
+    judge model. ScorerError names what is wrong."""
+    import json
+
+    arg = arg.strip()
+    if kind == "regex":
+        return Scorer("regex", pattern=arg or None)
+    if kind == "json_schema":
+        try:
+            schema = json.loads(arg) if arg else None
+        except json.JSONDecodeError as exc:
+            raise ScorerError(f"JSON schema: not JSON ({exc.msg} at column {exc.colno})") from exc
+        return Scorer("json_schema", schema=schema)
+    if kind == "numeric":
+        try:
+            tolerance = float(arg) if arg else 0.0
+        except ValueError as exc:
+            raise ScorerError(f"tolerance {arg!r} is not a number") from exc
+        return Scorer("numeric", tolerance=tolerance)
+    if kind == "judge":
+        return Scorer("judge", judge_model=arg or None)
+    return Scorer(kind, case_sensitive=case_sensitive)
