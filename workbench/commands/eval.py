@@ -28,6 +28,7 @@ from workbench.commands.common import (
     UsageError,
     err,
     print_json,
+    printable,
     require_prompt,
     run_with_context,
 )
@@ -207,7 +208,7 @@ def _eval(ctx, args: argparse.Namespace) -> int:
         print_json(result)
     else:
         for line in report_lines(result):
-            print(line)
+            print(printable(line))
     failed = [a for a in result["approaches"] if not a["n"] or a["n"] == a.get("errors")]
     for a in failed:
         why = first_problem.get(a["model"], "every request failed")
