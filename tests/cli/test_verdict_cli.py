@@ -416,3 +416,18 @@ def test_eval_progress_goes_to_stderr_and_stdout_is_the_json(on_sim, capsys, tmp
         "latency_p50_s",
     ]
     assert result["verdict"]["recommendation"] == "inconclusive"  # 3 items: too thin
+
+
+def test_text_output_carries_no_control_characters_from_the_data(capsys, tmp_path):
+    rows = tmp_path / "esc.jsonl"
+    rows.write_text(
+        json.dumps({"input": "red \x1b[31malert\x07", "output": "ok\x1b]0;title\x07"}) + "\n",
+        encoding="utf-8",
+    )
+    cli(capsys, "examples", "import", str(rows))
+    cli(capsys, "prompt", "new", "p\x1b[2J", "--system", "be \x1b[1mbold")
+    for argv in (("examples", "list"), ("prompt", "list"), ("prompt", "show", "p\x1b[2J")):
+        code, out, err = cli(capsys, *argv)
+        assert code == 0
+        assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err, argv
+    assert cli_json(capsys, "examples", "list")[0]["input"] == "red \x1b[31malert\x07"  # data kept
