@@ -431,3 +431,32 @@ def test_text_output_carries_no_control_characters_from_the_data(capsys, tmp_pat
         assert code == 0
         assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err, argv
     assert cli_json(capsys, "examples", "list")[0]["input"] == "red \x1b[31malert\x07"  # data kept
+
+
+def test_jobs_create_asks_on_a_terminal_and_no_means_not_launched(on_sim, capsys, tmp_path):
+    """A real pseudo-terminal as stdin: the question is asked, 'n' launches nothing."""
+    import os
+    import pty
+
+    _dataset(capsys, tmp_path, "asked")
+    leader, follower = pty.openpty()
+    try:
+        os.write(leader, b"n\n")
+        out = subprocess.run(
+            [sys.executable, "-m", "workbench", "jobs", "create", "--dataset", "asked"]
+            + ["--model", MODEL],
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert out.returncode == 1, out.stderr
+    assert "launch this job? [y/N]" in out.stdout and "not launched" in out.stderr
+    db = open_db(main_db())
+    try:
+        assert db.execute("select count(*) from jobs").fetchone()[0] == 0
+    finally:
+        db.close()
