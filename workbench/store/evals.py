@@ -434,15 +434,34 @@ def load_prompt_setup(
 
 
 def _average_output(
-    db: sqlite_utils.Database, prompt_name: str, approach: str
+    db: sqlite_utils.Database, prompt_name: str, approach: str, version_id: int | None
 ) -> tuple[float, int]:
+    """Output tokens of this prompt version's recorded runs (not every past run of the prompt:
+    an old version's or an unrelated test's answers must not move the estimate)."""
     row = db.execute(
         """select avg(output_tokens), count(output_tokens) from
            (select output_tokens from runs where prompt_name = ? and approach = ? and status = 'ok'
-              and output_tokens is not null order by id desc limit 200)""",
-        [prompt_name, approach],
+              and version_id is ? and output_tokens is not null order by id desc limit 200)""",
+        [prompt_name, approach, version_id],
     ).fetchone()
     return (float(row[0]) if row[0] is not None else 0.0), int(row[1] or 0)
+
+
+def group_token_means(
+    db: sqlite_utils.Database, group: EvalGroup
+) -> dict[str, tuple[float, float, float, int]]:
+    """approach -> (mean input, mean cached, mean output tokens, answers) of an evaluation."""
+    out: dict[str, tuple[float, float, float, int]] = {}
+    for run in group.runs:
+        row = db.execute(
+            """select avg(input_tokens), avg(coalesce(cached_tokens, 0)), avg(output_tokens),
+                      count(*) from eval_items
+               where run_id = ? and error is null and output_tokens is not null""",
+            [run.id],
+        ).fetchone()
+        if row[3] and run.approach not in out:
+            out[run.approach] = (float(row[0]), float(row[1]), float(row[2]), int(row[3]))
+    return out
 
 
 def _runs_table(db: sqlite_utils.Database) -> bool:
@@ -457,9 +476,14 @@ class DatasetTokens:
 
 
 def dataset_tokens(
-    db: sqlite_utils.Database, dataset_name: str | None, tokenizer: Tokenizer
+    db: sqlite_utils.Database,
+    dataset_name: str | None,
+    tokenizer: Tokenizer,
+    *,
+    allow_none: bool = False,
 ) -> DatasetTokens:
-    """Token counts of a dataset's training rows (the validator's formula), for the training cost."""
+    """Token counts of a dataset's training rows (the validator's formula), for the training cost.
+    No name: the first dataset, unless `allow_none` (the user chose "(none)")."""
     from workbench.core.dataset import example_token_counts
     from workbench.store.examples import find_dataset, iter_examples, list_datasets
 
@@ -468,7 +492,7 @@ def dataset_tokens(
         if dataset is None:
             raise KeyError(f"no dataset named {dataset_name!r}")
     else:
-        datasets = list_datasets(db)
+        datasets = [] if allow_none else list_datasets(db)
         if not datasets:
             return DatasetTokens(None, (), None)
         dataset = datasets[0]
@@ -493,8 +517,13 @@ def estimate_from_store(
     overrides: dict | None = None,
     tokenizer: Tokenizer | None = None,
     epochs: int | None = None,
+    group: EvalGroup | None = None,
+    allow_none: bool = False,
 ) -> tuple[Estimate, DatasetTokens]:
-    """The Estimate for a prompt setup and a dataset, with the output length measured where we can."""
+    """The Estimate for a prompt setup and a dataset, with the output length measured where we can:
+    an evaluation (`group`) gives each approach it measured its mean input and output tokens
+    (so the estimate prices the same requests the evaluation did); otherwise the output is the
+    average of the prompt's current version's runs, else the dataset's or examples' replies."""
     from workbench.core.estimate import (
         APPROACHES,
         DEFAULT_OUTPUT_TOKENS,
@@ -507,7 +536,7 @@ def estimate_from_store(
     from workbench.core.tokens import count_message_tokens, get_tokenizer
 
     tok = tokenizer or get_tokenizer(setup.model)
-    data = dataset_tokens(db, dataset_name, tok)
+    data = dataset_tokens(db, dataset_name, tok, allow_none=allow_none)
     # a fallback output length: the assistant replies the user wrote themselves
     fallback, fallback_source = float(DEFAULT_OUTPUT_TOKENS), "a default guess"
     if data.assistant_average:
@@ -523,6 +552,11 @@ def estimate_from_store(
         ]
         fallback, fallback_source = sum(replies) / len(replies), "average reply in your examples"
 
+    from workbench.core.estimate import ApproachTokens
+    from workbench.store.prompts import latest_version
+
+    version = latest_version(db, setup.prompt_name)
+    measured = group_token_means(db, group) if group is not None else {}
     requests: list[ApproachTokens] = []
     for approach in APPROACHES:
         messages = assemble_messages(
@@ -535,11 +569,20 @@ def estimate_from_store(
             strict=False,
         )
         model = setup.ft_model or setup.model if approach == "fine-tuned" else setup.model
+        if approach in measured:
+            tokens_in, _cached, tokens_out, n = measured[approach]
+            source = f"this evaluation's {n} answer{'' if n == 1 else 's'}"
+            requests.append(
+                ApproachTokens(approach, model, round(tokens_in), 0, tokens_out, source)
+            )
+            continue
         output, source = fallback, fallback_source
         if _runs_table(db):
-            avg, count = _average_output(db, setup.prompt_name, approach)
+            vid = version.id if version else None
+            avg, count = _average_output(db, setup.prompt_name, approach, vid)
             if count:
-                output, source = avg, f"average of {count} recorded run{'' if count == 1 else 's'}"
+                label = f"v{version.number}" if version else "this prompt"
+                output, source = avg, f"average of {count} {label} run{'' if count == 1 else 's'}"
         requests.append(measure_messages(approach, model, messages, tok, output, source))
     plan: TrainingPlan | None = None
     if data.per_example:
@@ -612,89 +655,28 @@ def verdict_from_store(
     provider_kind: str = "openai",
     today: Any = None,
 ) -> Any:
-    """The verdict: the estimate's costs with the measured quality of an evaluation (if any)."""
-    from workbench.core.evaluate import DEFAULT_HORIZON_MONTHS, ApproachFacts, make_verdict
+    """The verdict (core.evaluation.verdict.verdict_for) from the stored evaluation's results."""
+    from workbench.core.evaluation.verdict import verdict_for
 
     results = group_results(db, group) if group is not None else {}
-    ft_cost = est.approach("fine-tuned")
-    # the fine-tuned row: the run of the estimate's model, else the best-scoring fine-tune
-    ft_results = {k: v for k, v in results.items() if v.approach == "fine-tuned"}
-    chosen = None
-    if ft_results:
-        chosen = next(
-            (v for v in ft_results.values() if ft_cost and v.model == ft_cost.model),
-            max(ft_results.values(), key=lambda r: r.score or 0.0),
-        )
-    measured = {k: v for k, v in results.items() if v.approach != "fine-tuned"}
-    if chosen is not None:
-        measured["fine-tuned"] = chosen
-    facts = []
-    for cost in est.approaches:
-        model = cost.model
-        if cost.approach == "fine-tuned" and chosen is not None:
-            model = chosen.model
-        facts.append(
-            ApproachFacts(
-                approach=cost.approach,
-                model=model,
-                per_request=cost.per_request,
-                one_off=cost.one_off,
-                examples_needed=len(setup.examples)
-                if cost.approach == "few-shot"
-                else len(data.per_example),
-                train_time=_train_time(db, model) if cost.approach == "fine-tuned" else "",
-            )
-        )
-    notes = [n for n in est.notes]
-    deadline = _shutdown_note(ft_cost, est, provider_kind, today)
-    if deadline:
-        notes.insert(0, deadline)
-    if group is not None and not group.finished:
-        notes.append("the evaluation is still running: figures will change")
-    return make_verdict(
-        facts,
-        measured,
-        volume=est.settings.volume,
-        break_even=est.break_even,
-        horizon_months=horizon_months or DEFAULT_HORIZON_MONTHS,
-        prices_as_of=est.prices_as_of,
-        notes=notes,
-        ft_months_left=_months_left(ft_cost, provider_kind, today),
+    models = {r.model for r in results.values() if r.approach == "fine-tuned"}
+    ft = est.approach("fine-tuned")
+    if ft is not None:
+        models.add(ft.model)
+    return verdict_for(
+        est,
+        results,
+        examples_needed={
+            "few-shot": len(setup.examples),
+            "few-shot-similar": len(setup.examples),
+            "fine-tuned": len(data.per_example),
+        },
+        train_times={m: _train_time(db, m) for m in models},
+        still_running=group is not None and not group.finished,
+        horizon_months=horizon_months,
+        provider_kind=provider_kind,
+        today=today,
     )
-
-
-def _months_left(ft_cost: Any, provider_kind: str, today: Any) -> float | None:
-    from datetime import date
-
-    if provider_kind != "openai" or ft_cost is None or ft_cost.price is None:
-        return None
-    if not ft_cost.price.shutdown:
-        return None
-    days = (date.fromisoformat(ft_cost.price.shutdown) - (today or date.today())).days
-    return max(0.0, days / 30)
-
-
-def _shutdown_note(ft_cost: Any, est: Estimate, provider_kind: str, today: Any) -> str:
-    """OpenAI retires fine-tuned gpt-4o/4.1 models on a fixed date: a fine-tune must pay back first."""
-    from datetime import date
-
-    if ft_cost is None or ft_cost.price is None or not ft_cost.price.shutdown:
-        return ""
-    if provider_kind != "openai":
-        return ""
-    day = today or date.today()
-    end = date.fromisoformat(ft_cost.price.shutdown)
-    days = (end - day).days
-    if days < 0:
-        return f"fine-tuned {ft_cost.price.family} models stopped working on {end.isoformat()} at OpenAI"
-    text = (
-        f"OpenAI stops serving fine-tuned {ft_cost.price.family} models on {end.isoformat()} "
-        f"({days} days from now; new training jobs end 2027-01-06)"
-    )
-    months = est.break_even_months
-    if months is not None and months * 30 > days:
-        text += ": at your volume the fine-tune would not pay back before then"
-    return text
 
 
 def _train_time(db: sqlite_utils.Database, model: str) -> str:

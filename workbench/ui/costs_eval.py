@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
+from textual.worker import Worker, WorkerState
 
 from workbench.core.evaluation.formatting import fmt_score, fmt_usd
 from workbench.core.evaluation.scoring import SCORER_LABELS, Scorer, ScorerError
@@ -36,6 +37,7 @@ ARG_HINTS = {
     "judge": "judge model (default: the prompt's)",
 }
 DISAGREEMENTS_SHOWN = 100
+ALL_SCOPE = "__all__"  # the Select's value for "every test example, library and datasets"
 
 
 def short_model(model: str, width: int) -> str:
@@ -96,6 +98,8 @@ class EvalPanel(Vertical):
         self.running = False
         self._user_stopped = False  # x pressed: do not resume watching batches by itself
         self._cancel = threading.Event()  # the running evaluation's stop signal
+        self._filling_scope = False
+        self._scope_options: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="eval-controls"):
@@ -113,6 +117,15 @@ class EvalPanel(Vertical):
                 id="eval-batch",
                 compact=True,
                 tooltip="Half price, asynchronous (up to 24 h)",
+            )
+        with Horizontal(id="eval-scope-row"):
+            yield Label("Held-out set", classes="cost-label")
+            yield Select(
+                [("all test examples", ALL_SCOPE)],
+                id="eval-scope",
+                value=ALL_SCOPE,
+                allow_blank=False,
+                compact=True,
             )
         with Horizontal(id="eval-progress-row"):
             # hidden until an evaluation starts: with no total it pulses as if one were running
@@ -180,19 +193,53 @@ class EvalPanel(Vertical):
         event.stop()
         self._save()
 
+    @on(Select.Changed, "#eval-scope")
+    def _scope_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if self._loading or self._filling_scope:
+            return
+        value = str(event.value)
+        self.screen.set_eval_scope(None if value == ALL_SCOPE else value)  # type: ignore[attr-defined]
+
     # --- showing -------------------------------------------------------------------------------
 
+    def _show_scopes(self, view: CostView) -> None:
+        """The held-out sets and how many test examples each holds."""
+        from workbench.store.evals import LIBRARY
+
+        counts = view.held_out
+        options = [(f"all test examples ({sum(counts.values())})", ALL_SCOPE)]
+        options.append((f"library, outside datasets ({counts.get(LIBRARY, 0)})", LIBRARY))
+        options += [(f"dataset {name} ({counts.get(name, 0)})", name) for name in view.datasets]
+        select = self.query_one("#eval-scope", Select)
+        wanted = view.scope or ALL_SCOPE
+        if options != self._scope_options or select.value != wanted:
+            self._filling_scope = True
+            self._scope_options = options
+            select.set_options(options)
+            select.value = wanted
+            self.call_after_refresh(self._scope_filled)
+
+    def _scope_filled(self) -> None:
+        self._filling_scope = False
+
     def show(self, view: CostView) -> None:
+        from workbench.core.evaluation.verdict import measured_per_request
+
         self.view = view
+        self._show_scopes(view)
+        settings = view.estimate.settings
         table = self.query_one("#eval-table", DataTable)
         table.clear()
         for label, r in view.results.items():
+            # the verdict's figure: this evaluation's answers, hourly terms included
+            cost = measured_per_request(r, settings.terms, settings.volume)
             table.add_row(
                 Text(short_model(label, 14)),
                 Text(fmt_score(r)),
                 Text(_latency(r)),
                 # nothing answered: nothing to price (not a missing price)
-                Text("–" if r.n == 0 else fmt_usd(r.cost_per_request), justify="right"),
+                Text("–" if r.n == 0 else fmt_usd(cost), justify="right"),
                 Text(str(r.errors), style="red" if r.errors else "", justify="right"),
                 key=label,
             )
@@ -217,10 +264,13 @@ class EvalPanel(Vertical):
         self.resume_batches(view)
         if not self.running:
             status = self.query_one("#eval-status", Static)
+            from workbench.store.evals import scope_words
+
             if view.group is None:
                 status.update(
                     Text(
-                        f"{view.test_items} held-out test examples · e: run the evaluation",
+                        f"{view.test_items} held-out test examples ({scope_words(view.scope)}) "
+                        "· e: run the evaluation",
                         style="dim" if view.test_items else "yellow",
                     )
                 )
@@ -315,6 +365,11 @@ class EvalPanel(Vertical):
             message or "the evaluation stopped with an error: the answers so far are kept", "red"
         )
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The evaluation worker died (an exception the engine let through): reset the panel."""
+        if event.worker.group == "costs-eval" and event.state == WorkerState.ERROR:
+            self.reset_after_failure(f"the evaluation stopped: {event.worker.error}")
+
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#eval-status", Static).update(Text(text, style=style))
 
@@ -407,17 +462,25 @@ class EvalPanel(Vertical):
                 cancel=cancel,
                 status=lambda text: call(self._status, f"{text} · x: stop watching"),
             )
+            failed = [
+                r
+                for r in evals.list_runs(db, group_id=summary.group_id, limit=None)
+                if r.status == "failed"
+            ]
         finally:
             db.close()
         if summary.cancelled:
             note = " (batches keep running at the provider)" if use_batch else ""
             call(self._end, f"stopped: the answers so far are kept{note} · e: go on", "yellow")
             return
-        failed = [label for label, r in summary.results.items() if r.n == 0 and r.errors]
         text = f"done: {len(plan.cases)} items × {len(plan.approaches)} approaches ({mode})"
         if summary.asked < len(plan.cases) * len(plan.approaches):
             text += f", {summary.asked} asked now (the rest were already answered)"
-        call(self._end, text + (f" · no answer at all: {', '.join(failed)}" if failed else ""))
+        if failed:  # not one answer: say why rather than show a table of errors
+            names = ", ".join(r.approach for r in failed)
+            call(self._end, f"{text}\n{names}: no answer at all: {failed[0].error}", "red")
+            return
+        call(self._end, text)
 
     def resume_batches(self, view: CostView) -> None:
         """Watch again the batches of the latest evaluation (after a restart or a stop)."""

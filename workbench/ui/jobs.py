@@ -180,10 +180,7 @@ class JobsScreen(PaneScreen):
 
         points = cj.metric_series(store.progress_events(self.db, job.base_url, job.id))
         done = cj.progress(job, points, now)
-        if job.terminal:
-            progress = "" if job.status != "succeeded" else "done"
-        else:
-            progress = done.short()
+        progress = ("" if job.status != "succeeded" else "done") if job.terminal else done.short()
         return JobRow(
             id=job.id,
             status=cj.status_label(job.status),

@@ -261,3 +261,130 @@ def make_verdict(
         prices_as_of,
         tuple(notes),
     )
+
+
+# --- the verdict from an estimate and an evaluation's results ---------------------------------
+
+
+def measured_per_request(result: ApproachResult | None, terms: Any, volume: float) -> float | None:
+    """What one request cost in the evaluation (the mean of its answers' prices, core.pricing),
+    plus the profile's hourly terms spread over the volume: the Evaluate tab and the verdict
+    both show this figure for a measured approach."""
+    from workbench.core.pricing import hosting_per_request
+
+    if result is None or result.n == 0 or result.cost_per_request is None:
+        return None
+    return result.cost_per_request + hosting_per_request(terms, result.approach, volume)
+
+
+def verdict_for(
+    est: Any,
+    results: Mapping[str, ApproachResult],
+    *,
+    examples_needed: Mapping[str, int] | None = None,
+    train_times: Mapping[str, str] | None = None,
+    still_running: bool = False,
+    horizon_months: int | None = None,
+    provider_kind: str = "openai",
+    today: Any = None,
+) -> Verdict:
+    """The verdict: measured quality and measured per-request cost from the evaluation (`results`,
+    label -> ApproachResult), the estimate's figures for what was not measured, its training
+    cost as the one-off. Several fine-tuned models: the estimate's, else the best-scoring one."""
+    needed = examples_needed or {}
+    ft_cost = est.approach("fine-tuned")
+    ft_results = {k: r for k, r in results.items() if r.approach == "fine-tuned"}
+    chosen = None
+    if ft_results:
+        chosen = next(
+            (r for r in ft_results.values() if ft_cost and r.model == ft_cost.model),
+            max(ft_results.values(), key=lambda r: r.score or 0.0),
+        )
+    measured = {k: r for k, r in results.items() if r.approach != "fine-tuned"}
+    if chosen is not None:
+        measured["fine-tuned"] = chosen
+    terms, volume = est.settings.terms, est.settings.volume
+    facts = []
+    names = [c.approach for c in est.approaches]
+    names += [k for k in measured if k not in names]
+    for name in names:
+        cost = est.approach(name)
+        result = measured.get(name)
+        model = result.model if result is not None else (cost.model if cost else "")
+        per_request = measured_per_request(result, terms, volume)
+        if per_request is None and cost is not None:
+            per_request = cost.per_request
+        one_off = cost.one_off if cost is not None else 0.0
+        facts.append(
+            ApproachFacts(
+                approach=name,
+                model=model,
+                per_request=per_request,
+                one_off=one_off,
+                examples_needed=needed.get(name, 0),
+                train_time=(train_times or {}).get(model, "") if name == "fine-tuned" else "",
+            )
+        )
+    notes = list(est.notes)
+    deadline = _shutdown_note(ft_cost, est, provider_kind, today)
+    if deadline:
+        notes.insert(0, deadline)
+    if measured:
+        notes.append("per-request costs of measured approaches: this evaluation's answers")
+    if still_running:
+        notes.append("the evaluation is still running: figures will change")
+    return make_verdict(
+        facts,
+        measured,
+        volume=volume,
+        break_even=_break_even(facts, est),
+        horizon_months=horizon_months or DEFAULT_HORIZON_MONTHS,
+        prices_as_of=est.prices_as_of,
+        notes=notes,
+        ft_months_left=_months_left(ft_cost, provider_kind, today),
+    )
+
+
+def _break_even(facts: Sequence[ApproachFacts], est: Any) -> int | None:
+    """Requests after which fine-tuning beats few-shot, on the figures the verdict shows."""
+    from workbench.core.estimate import break_even_volume
+
+    by_name = {f.approach: f for f in facts}
+    few, ft = by_name.get("few-shot"), by_name.get("fine-tuned")
+    if few is None or ft is None:
+        return est.break_even
+    return break_even_volume(ft.one_off, few.per_request, ft.per_request)
+
+
+def _months_left(ft_cost: Any, provider_kind: str, today: Any) -> float | None:
+    from datetime import date
+
+    if provider_kind != "openai" or ft_cost is None or ft_cost.price is None:
+        return None
+    if not ft_cost.price.shutdown:
+        return None
+    days = (date.fromisoformat(ft_cost.price.shutdown) - (today or date.today())).days
+    return max(0.0, days / 30)
+
+
+def _shutdown_note(ft_cost: Any, est: Any, provider_kind: str, today: Any) -> str:
+    """OpenAI retires fine-tuned gpt-4o/4.1 models on a fixed date: a fine-tune must pay back first."""
+    from datetime import date
+
+    if ft_cost is None or ft_cost.price is None or not ft_cost.price.shutdown:
+        return ""
+    if provider_kind != "openai":
+        return ""
+    day = today or date.today()
+    end = date.fromisoformat(ft_cost.price.shutdown)
+    days = (end - day).days
+    if days < 0:
+        return f"fine-tuned {ft_cost.price.family} models stopped working on {end.isoformat()} at OpenAI"
+    text = (
+        f"OpenAI stops serving fine-tuned {ft_cost.price.family} models on {end.isoformat()} "
+        f"({days} days from now; new training jobs end 2027-01-06)"
+    )
+    months = est.break_even_months
+    if months is not None and months * 30 > days:
+        text += ": at your volume the fine-tune would not pay back before then"
+    return text
