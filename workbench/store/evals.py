@@ -572,9 +572,7 @@ def estimate_from_store(
         if approach in measured:
             tokens_in, _cached, tokens_out, n = measured[approach]
             source = f"this evaluation's {n} answer{'' if n == 1 else 's'}"
-            requests.append(
-                ApproachTokens(approach, model, round(tokens_in), 0, tokens_out, source)
-            )
+            requests.append(ApproachTokens(approach, model, tokens_in, 0, tokens_out, source))
             continue
         output, source = fallback, fallback_source
         if _runs_table(db):

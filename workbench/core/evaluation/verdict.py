@@ -149,7 +149,7 @@ def make_verdict(
     best = max(measured, key=lambda r: (r.score or 0.0, -r.n))
     contenders = [r for r in measured if r is best or intervals_overlap(r, best)]
     fewest = min(r.n for r in measured)
-    thin = fewest < MIN_EVAL_ITEMS or len(contenders) > 1
+    too_few = fewest < MIN_EVAL_ITEMS
 
     # quality, in words
     ordered = sorted(measured, key=lambda r: -(r.score or 0.0))
@@ -231,6 +231,9 @@ def make_verdict(
         choice = best
         reasons.append("no prices for the contenders: chose on quality alone")
 
+    # Overlapping intervals leave the decision open only when it trades quality for cost: a
+    # cheaper arm that scores at least as well as the best one wins on both counts.
+    thin = too_few or (len(contenders) > 1 and (choice.score or 0.0) < (best.score or 0.0))
     verb = {
         "zero-shot": "use zero-shot",
         "few-shot": "stay with few-shot",
