@@ -32,6 +32,11 @@ COMMANDS: tuple[str, ...] = (
     "local",
     "doctor",
     "paths",
+    "prompt",
+    "examples",
+    "data",
+    "run",
+    "eval",
 )
 
 

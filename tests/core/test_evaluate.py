@@ -10,7 +10,6 @@ from workbench.core.evaluate import (
     Scorer,
     ScorerError,
     aggregate,
-    case_messages,
     disagreements,
     eval_case,
     judge_messages,
@@ -127,12 +126,6 @@ def test_eval_case_and_messages():
         ],
     )
     assert case.expected == "hardware" and case.question == "Printer on fire"
-    few = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]
-    msgs = case_messages("few-shot", case, few_shot=few)
-    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
-    assert msgs[0]["content"] == "You label tickets."
-    ft = case_messages("fine-tuned", case, system="Long prompt", ft_system="")
-    assert [m["role"] for m in ft] == ["user"]
     assert eval_case(1, [{"role": "user", "content": "no answer"}]) is None
 
 

@@ -215,3 +215,35 @@ def test_token_costs_recount_after_an_edit():
     )
     assert costs.cost(longer, tok) > first
     assert costs.total([e, longer], tok) == first + costs.cost(longer, tok)
+
+
+def test_similar_k_picks_the_closest_inputs_per_request_and_never_a_test_row():
+    from workbench.core.fewshot import select_similar, similar_index
+
+    def ex(i, text, split="few-shot"):
+        return Example(
+            id=i,
+            data={
+                "messages": [
+                    {"role": "user", "content": text},
+                    {"role": "assistant", "content": "a"},
+                ]
+            },
+            split=split,
+            updated_at="t",
+        )
+
+    pool = [
+        ex(1, "printer out of toner"),
+        ex(2, "vpn will not connect from home"),
+        ex(3, "refund for a double charge on my card"),
+        ex(4, "vpn drops every hour", split="test"),  # held out: never in a prompt
+        ex(5, "laptop screen flickers"),
+    ]
+    chosen = select_similar(pool, "my vpn keeps disconnecting", 2)
+    assert 4 not in [e.id for e in chosen] and len(chosen) == 2
+    assert chosen[-1].id == 2  # the closest sits nearest the question
+    assert [e.id for e in select_similar(pool, "charged twice, refund please", 1)] == [3]
+    assert select_similar(pool, "anything", 0) == []
+    # the index is built once per example set
+    assert similar_index(pool) is similar_index(list(pool))

@@ -102,13 +102,25 @@ def test_results_csv_base64_and_plain():
         assert rows[0]["valid_loss"] == ""
 
 
-def test_cost_so_far_billed_then_estimate():
-    job = Job("j", trained_tokens=2_000_000, estimated_cost_usd=3.0)
-    assert cj.cost_so_far(job, 5.0).usd == 10.0
-    assert not cj.cost_so_far(job, 5.0).estimated
-    running = Job("j", estimated_cost_usd=3.0)
-    assert cj.cost_so_far(running, 5.0).describe() == "≈$3.00"
-    assert cj.cost_so_far(Job("j"), None).usd is None
+def test_cost_so_far_billed_then_steps_done_never_the_preflight():
+    from workbench.core.provider_pricing import OPENAI_TERMS, terms_for
+
+    model = "gpt-4.1-mini-2025-04-14"  # $5.00 per 1M training tokens at OpenAI
+    job = Job("j", model=model, trained_tokens=2_000_000, estimated_cost_usd=3.0)
+    assert cj.cost_so_far(job, OPENAI_TERMS).usd == pytest.approx(10.0)
+    assert not cj.cost_so_far(job, OPENAI_TERMS).estimated
+    # half the steps done of a planned 1M tokens: half of its price, marked as an estimate
+    running = Job("j", model=model, status="running", estimated_tokens=1_000_000)
+    half = cj.Progress(50, 100, None, None)
+    assert cj.cost_so_far(running, OPENAI_TERMS, half).describe() == "≈$2.50"
+    # queued, or cancelled while queued: nothing trained, nothing billed (not the pre-flight)
+    queued = Job("j", model=model, status="cancelled", estimated_cost_usd=0.02)
+    assert cj.cost_so_far(queued, OPENAI_TERMS).describe() == "$0.00"
+    # the profile's terms: Azure's Developer tier trains at half the Global rate
+    azure = type("P", (), {"kind": "azure", "extra": {"training_type": "Developer"}})()
+    assert cj.cost_so_far(job, terms_for(azure)).usd == pytest.approx(5.0)
+    # a model nobody priced: unknown, not $0
+    assert cj.cost_so_far(Job("j", model="mystery", trained_tokens=10), OPENAI_TERMS).usd is None
 
 
 def test_hyperparameters_auto_numbers_and_ranges():

@@ -7,12 +7,21 @@ import pytest
 from workbench.core.pricing import (
     PRICES_AS_OF,
     check_overrides,
-    cost_usd,
     fine_tuned_price,
     price_for,
-    request_cost,
+    tokens_cost,
     training_price_per_million,
 )
+from workbench.core.pricing import request_cost as _request_cost
+from workbench.core.provider_pricing import ProviderTerms
+
+
+def cost_usd(model, input_tokens, output_tokens, cached_tokens=0, *, batch=False, overrides=None):
+    """The one price on OpenAI's terms with these overrides."""
+    terms = ProviderTerms(overrides=overrides)
+    return _request_cost(
+        terms, model, input_tokens, output_tokens, cached_input=cached_tokens, batch=batch
+    )
 
 
 def test_table_has_a_date():
@@ -114,7 +123,7 @@ def test_bad_override_values_are_named_and_ignored():
 
 def test_request_cost_accepts_averages():
     price = price_for("gpt-4o-mini")
-    assert request_cost(price, 1500.5, 10.25) == pytest.approx((1500.5 * 0.15 + 10.25 * 0.60) / 1e6)
+    assert tokens_cost(price, 1500.5, 10.25) == pytest.approx((1500.5 * 0.15 + 10.25 * 0.60) / 1e6)
 
 
 def test_retirement_dates_travel_with_the_price():
@@ -122,3 +131,81 @@ def test_retirement_dates_travel_with_the_price():
     assert price_for("ft:gpt-4.1-mini-2025-04-14:acme::x").shutdown == "2027-01-14"
     assert price_for("gpt-4.1-nano").shutdown == "2026-10-23"
     assert price_for("gpt-5.1").shutdown is None
+
+
+# --- the one price on a profile's terms -------------------------------------------------------
+
+
+def test_one_price_on_openai_terms_ft_batch_cached_and_no_price():
+    from workbench.core.pricing import request_cost, training_cost
+    from workbench.core.provider_pricing import OPENAI_TERMS
+
+    ft = "ft:gpt-4.1-mini-2025-04-14:acme::x"  # fine-tuned gpt-4.1-mini: $0.80 in, $3.20 out
+    assert request_cost(OPENAI_TERMS, ft, 1_000_000, 1_000_000) == pytest.approx(4.00)
+    # a fine-tune not trained yet is priced at its future ft: rates, not the base's
+    base = "gpt-4.1-mini-2025-04-14"
+    assert request_cost(OPENAI_TERMS, base, 1e6, 1e6, fine_tuned=True) == pytest.approx(4.00)
+    assert request_cost(OPENAI_TERMS, base, 1e6, 1e6) == pytest.approx(2.00)
+    assert request_cost(OPENAI_TERMS, base, 1e6, 0, batch=True) == pytest.approx(0.20)
+    assert request_cost(OPENAI_TERMS, base, 1e6, 0, cached_input=1e6) == pytest.approx(0.10)
+    assert request_cost(OPENAI_TERMS, "claude-x", 10, 10) is None  # no price, never $0
+    assert training_cost(OPENAI_TERMS, base, 2_000_000) == pytest.approx(10.0)
+    assert training_cost(OPENAI_TERMS, base, 0) == 0.0  # nothing trained, nothing billed
+    assert training_cost(OPENAI_TERMS, "o4-mini-2025-04-16", 10) is None
+
+
+def test_one_price_on_azure_developer_tier_with_overrides_and_hosting():
+    from workbench.core.pricing import (
+        hosting_cost,
+        hosting_per_request,
+        request_cost,
+        training_cost,
+        training_rate,
+    )
+    from workbench.core.provider_pricing import terms_for
+
+    def profile(tier):
+        return type("P", (), {"kind": "azure", "extra": {"training_type": tier}})()
+
+    dev, std = terms_for(profile("Developer")), terms_for(profile("GlobalStandard"))
+    model = "gpt-4.1-mini-2025-04-14"
+    assert training_rate(dev, model) == 2.50 and training_rate(std, model) == 5.00
+    assert training_cost(dev, model, 1_000_000) == pytest.approx(2.50)
+    # Azure bills a fine-tune's tokens at the base rates; hosting is hourly, apart
+    ft = f"{model}.ft-abc123"
+    assert request_cost(std, ft, 1e6, 1e6) == pytest.approx(2.00)
+    assert hosting_cost(std, 10) == pytest.approx(17.0) and hosting_cost(dev, 10) == 0.0
+    assert hosting_per_request(std, "fine-tuned", 1224) == pytest.approx(1.0)
+    assert hosting_per_request(std, "few-shot", 1224) == 0.0
+    # the user's [prices] override wins over Azure's table
+    over = terms_for(profile("Developer"), {"gpt-4.1-mini": {"training": 1.0, "input": 0.1}})
+    assert training_rate(over, model) == 1.0
+    assert request_cost(over, model, 1e6, 0) == pytest.approx(0.1)
+
+
+def test_a_local_host_pays_its_hours_on_every_approach():
+    from workbench.core.pricing import hosting_per_request
+    from workbench.core.provider_pricing import terms_for
+
+    local = type("P", (), {"kind": "local", "extra": {"hourly_cost": 0.5}})()
+    terms = terms_for(local)
+    assert terms.hourly_cost == 0.5
+    assert hosting_per_request(terms, "zero-shot", 360) == pytest.approx(1.0)
+    assert hosting_per_request(terms, "fine-tuned", 360) == pytest.approx(1.0)
+    assert "spread over every approach" in terms.describe()
+
+
+def test_the_jobs_list_and_the_preflight_give_one_training_price_on_azure_developer():
+    """The issue's case: the Jobs list said $5.00/M, the pre-flight $2.50/M, for one job."""
+    from workbench.core.jobs import Job, cost_so_far
+    from workbench.core.pricing import training_cost
+    from workbench.core.provider_pricing import terms_for
+    from workbench.providers.fine_tuning import preflight_terms
+
+    profile = type("P", (), {"kind": "azure", "extra": {"training_type": "Developer"}})()
+    model = "gpt-4.1-mini-2025-04-14"
+    rate = preflight_terms(profile, model, None, None)["rate_per_million"]
+    listed = cost_so_far(Job("j", model=model, trained_tokens=1_000_000), terms_for(profile))
+    assert rate == 2.50
+    assert listed.usd == pytest.approx(training_cost(terms_for(profile), model, 1_000_000))
+    assert listed.usd == pytest.approx(rate)

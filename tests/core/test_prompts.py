@@ -65,9 +65,9 @@ def test_assemble_messages_per_approach():
     ]
     assert assemble_messages("few-shot", *args, examples) == [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "1+1?"},
+        {"role": "user", "content": "Q: 1+1?"},
         {"role": "assistant", "content": "2"},
-        {"role": "user", "content": "3+3?"},
+        {"role": "user", "content": "Q: 3+3?"},
         {"role": "assistant", "content": "6"},
         {"role": "user", "content": "Q: 2+2?"},
     ]
@@ -110,3 +110,59 @@ def test_diff_versions_names_the_part_that_changed():
     assert "-Hi {{n}}" in lines and "+Hello {{n}}" in lines
     assert "-temperature = 1" in lines and "+temperature = 0.2" in lines
     assert diff_versions(old, old) == []
+
+
+# --- the one renderer: the same user turn for every approach ----------------------------------
+
+
+def test_every_approach_sends_the_same_user_turn_and_examples_go_through_the_template():
+    from workbench.core.prompts import PromptShape, build_messages
+
+    prompt = PromptShape("Label tickets.", "Ticket: {{input}}", {"input": "live"}, ft_system="FT.")
+    shots = [[{"role": "user", "content": "printer jam"}, {"role": "assistant", "content": "hw"}]]
+    sent = {
+        a: build_messages(a, prompt, input_text="VPN down", examples=shots)
+        for a in ("zero-shot", "few-shot", "few-shot-similar", "fine-tuned")
+    }
+    turns = {a: m[-1] for a, m in sent.items()}
+    assert set(map(str, turns.values())) == {str({"role": "user", "content": "Ticket: VPN down"})}
+    assert sent["few-shot"][1:3] == [
+        {"role": "user", "content": "Ticket: printer jam"},
+        {"role": "assistant", "content": "hw"},
+    ]
+    assert sent["zero-shot"][0]["content"] == "Label tickets."
+    assert sent["fine-tuned"][0] == {"role": "system", "content": "FT."}
+    assert len(sent["zero-shot"]) == len(sent["fine-tuned"]) == 2  # examples: few-shot only
+    # without an input, the live variables fill the turn (the Prompt pane, `workbench run`)
+    assert build_messages("zero-shot", prompt)[-1]["content"] == "Ticket: live"
+
+
+def test_a_template_with_several_variables_maps_the_input_to_input_or_the_first_one():
+    from workbench.core.prompts import PromptShape, build_messages, input_variable
+
+    both = PromptShape("", "[{{lang}}] {{input}}", {"lang": "fr", "input": "x"})
+    assert input_variable(both.template) == "input"
+    few = build_messages(
+        "few-shot",
+        both,
+        input_text="bonjour",
+        examples=[
+            [{"role": "user", "content": "merci"}, {"role": "assistant", "content": "thanks"}]
+        ],
+    )
+    # the example's input takes {{input}}; {{lang}} keeps its live value, in the example too
+    assert [m["content"] for m in few] == ["[fr] merci", "thanks", "[fr] bonjour"]
+    first = PromptShape("", "Q ({{topic}}) for {{audience}}", {"topic": "t", "audience": "kids"})
+    assert input_variable(first.template) == "topic"
+    assert build_messages("zero-shot", first, input_text="stars")[-1]["content"] == (
+        "Q (stars) for kids"
+    )
+    # no variables: the template is an instruction the input follows; empty: the input as is
+    plain = PromptShape("", "Answer in one word.")
+    assert build_messages("zero-shot", plain, input_text="2+2?")[-1]["content"] == (
+        "Answer in one word.\n\n2+2?"
+    )
+    assert build_messages("zero-shot", PromptShape(), input_text="hi")[-1]["content"] == "hi"
+    # a variable with no value is named before anything is sent
+    with pytest.raises(MissingVariables):
+        build_messages("zero-shot", PromptShape("", "{{input}} {{tone}}"), input_text="x")

@@ -142,8 +142,21 @@ async def test_unknown_fine_tuned_model_says_no_price(seeded):
 def add_finished_eval(db_path, question: str = "ticket [/INST] [bold]x[/bold]"):
     """An evaluation written straight into the store: few-shot passes items 1-16, zero-shot none."""
     db = open_db(db_path)
-    setup = evals.load_prompt_setup(db, "router")
-    group, runs = evals.start_evaluation(db, setup, "tickets", [], {"kind": "exact"}, seed=1)
+    group = evals.new_group_id()
+    runs = [
+        evals.create_run(
+            db,
+            eval_name=evals.eval_name_for("router", None),
+            group_id=group,
+            approach=approach,
+            model=MODEL,
+            scorer={"kind": "exact"},
+            seed=1,
+            items_total=20,
+            prompt_name="router",
+        )
+        for approach in ("zero-shot", "few-shot")
+    ]
     for run in runs:
         for i in range(1, 21):
             ok = run.approach == "few-shot" and i <= 16
@@ -198,8 +211,11 @@ async def test_verdict_tab_and_markdown_export(seeded, tmp_path, monkeypatch):
         assert screen.query_one("#verdict-table", DataTable).row_count == 3
         await pilot.press("m")
         await pilot.pause()
-        written = list(tmp_path.glob("verdict-router-*.md"))
+        # beside the database, not wherever the app was started
+        assert list(tmp_path.glob("verdict-*.md")) == []
+        written = list((seeded.parent / "exports").glob("verdict-router-*.md"))
         assert len(written) == 1
+        assert str(written[0]) in " ".join(str(n.message) for n in app._notifications)
         text = written[0].read_text()
         assert "| approach | customization | quality (measured) |" in text
         assert "0.80 [0.58–0.92] n=20" in text
@@ -224,7 +240,7 @@ async def test_evaluation_through_the_simulator_from_the_pane(seeded, sim, monke
         assert screen.query_one("#eval-table", DataTable).row_count == 2
         assert not screen.query_one("#eval-panel").running
     db = open_db(seeded)
-    group = evals.latest_group(db, "router / tickets")
+    group = evals.latest_group(db, "router / all test examples")
     assert [r.status for r in group.runs] == ["done", "done"]
     assert all(r.items_done == 20 for r in group.runs)
     assert group.runs[0].model == MODEL
@@ -237,13 +253,11 @@ async def test_batch_evaluation_from_the_pane(seeded, sim, monkeypatch):
 
     monkeypatch.setenv("OPENAI_API_KEY", sim.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    real_wait = provider_evals.wait_for_batch
+    real = provider_evals.SdkBatches
     monkeypatch.setattr(
         provider_evals,
-        "wait_for_batch",
-        lambda client, batch_id, **kw: real_wait(
-            client, batch_id, **{**kw, "poll_seconds": 0.05, "max_poll_seconds": 0.2}
-        ),
+        "SdkBatches",
+        lambda client: real(client, poll_seconds=0.05, max_poll_seconds=0.2),
     )
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -260,7 +274,7 @@ async def test_batch_evaluation_from_the_pane(seeded, sim, monkeypatch):
                 break
         assert screen.view.results["few-shot"].passes == 16
     db = open_db(seeded)
-    group = evals.latest_group(db, "router / tickets")
+    group = evals.latest_group(db, "router / all test examples")
     assert all(r.mode == "batch" and r.batch_id and r.status == "done" for r in group.runs)
     items = evals.list_items(db, group.runs[1].id)
     assert len(items) == 20 and all(i.latency_ms is None for i in items)

@@ -189,7 +189,7 @@ async def test_an_evaluation_where_every_call_is_rate_limited_says_why(db_path, 
     finally:
         sim.clear_faults()
     db = open_db(db_path)
-    group = evals.latest_group(db, "router / tickets")
+    group = evals.latest_group(db, "router / all test examples")
     assert {r.status for r in group.runs} == {"failed"}
     assert all("rate limit" in (r.error or "").lower() for r in group.runs)
     db.close()

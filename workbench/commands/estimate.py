@@ -76,6 +76,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="months the verdict compares total cost over (default: 6)",
     )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--library",
+        action="store_true",
+        help="use the evaluation of the library's test examples (default: the prompt's newest)",
+    )
+    which.add_argument(
+        "--eval-dataset",
+        metavar="NAME",
+        help="use the evaluation of this dataset's test rows (default: the prompt's newest)",
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument(
@@ -104,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         output_tokens=args.output_tokens,
         caching=args.cache,
         batch=args.batch,
-        terms=terms_for(config.profile),  # Azure: base rates + hosting in the fine-tuned arm
+        terms=terms_for(config.profile, config.prices or None),  # Azure, overrides: the one price
     )
     db = open_database("estimate", args.db)
     try:
@@ -124,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        group = evaluation_for(db, setup.prompt_name, args)
         try:
             est, data = evals.estimate_from_store(
                 db,
@@ -132,11 +144,11 @@ def run(args: argparse.Namespace) -> int:
                 dataset_name=args.dataset,
                 overrides=config.prices,
                 epochs=args.epochs,
+                group=group,  # its answers give each measured approach's tokens (= `eval`'s cost)
             )
         except KeyError as exc:
             print(f"workbench estimate: {exc.args[0]}", file=sys.stderr)
             return 2
-        group = evals.latest_group(db, evals.eval_name_for(setup.prompt_name, data.dataset))
         verdict = evals.verdict_from_store(
             db,
             setup,
@@ -155,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "prompt": setup.prompt_name,
                     "dataset": data.dataset,
+                    "evaluation": None
+                    if group is None
+                    else {"group_id": group.group_id, "name": group.eval_name},
                     "estimate": est.to_json(),
                     "verdict": verdict.to_json(),
                 }
@@ -179,6 +194,18 @@ def run(args: argparse.Namespace) -> int:
     for line in report_lines(setup.prompt_name, data.dataset, est, verdict):
         print(printable(line))  # prompt and dataset names are the user's: no control characters
     return 0
+
+
+def evaluation_for(db, prompt_name: str, args: argparse.Namespace):
+    """The evaluation whose measured quality and costs the verdict uses: the one of the test set
+    asked for (--library, --eval-dataset), else the prompt's newest evaluation."""
+    from workbench.store import evals
+
+    if args.library or args.eval_dataset:
+        scope = evals.LIBRARY if args.library else args.eval_dataset
+        return evals.latest_group(db, evals.eval_name_for(prompt_name, scope))
+    groups = evals.list_groups(db, limit=200)
+    return next((g for g in groups if g.runs and g.runs[0].prompt_name == prompt_name), None)
 
 
 def report_lines(prompt: str, dataset: str | None, est, verdict) -> list[str]:

@@ -1,4 +1,4 @@
-"""`workbench jobs list|show|watch|cancel|pause|resume`: fine-tuning jobs from a plain terminal.
+"""`workbench jobs create|list|show|watch|cancel|pause|resume`: fine-tuning jobs from a plain terminal.
 
 Everything fetched is stored in the same database as the app's, so a job watched here shows its
 whole history in the Jobs pane too. `watch` exits by the job's final status: 0 succeeded,
@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-HELP = "list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
+HELP = "create, list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
 # Problem kinds that mean "we cannot reach or use the provider at all".
@@ -22,6 +22,9 @@ _PROVIDER_DOWN = {"auth", "missing_key", "forbidden", "connection", "timeout"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    from workbench.commands import jobs_create
+
+    jobs_create.add_parser(sub)
     p = sub.add_parser("list", help="stored and remote jobs of the active profile")
     p.add_argument("--json", action="store_true", help="one JSON array on stdout")
     p.add_argument("--offline", action="store_true", help="stored jobs only, no network")
@@ -102,8 +105,12 @@ class _Context:
 
         return explain_error(exc, self.profile)
 
-    def price(self, model: str) -> float | None:
-        return training_price(model, self.config.prices)
+    @property
+    def terms(self):
+        """The profile's price terms: core.pricing prices with them (tier, [prices] overrides)."""
+        from workbench.core.provider_pricing import terms_for
+
+        return terms_for(self.profile, self.config.prices)
 
     def poll(self, job_id: str):
         from workbench.providers.fine_tuning import poll_job
@@ -121,19 +128,19 @@ class _Context:
         return store.record_snapshot(self.db, self.profile.name, self.profile.base_url, snapshot)
 
 
-def training_price(model: str, overrides: dict | None = None) -> float | None:
-    """Training price per million tokens from the price table; None when it has none."""
-    from workbench.core.pricing import training_price_per_million
+def _db_path(args: argparse.Namespace):
+    from workbench.config import db_path
 
-    try:
-        return training_price_per_million(model, overrides)
-    except Exception:  # noqa: BLE001 - a broken price override never stops a job listing
-        return None
+    return db_path(getattr(args, "db", None))
 
 
 def run(args: argparse.Namespace) -> int:
     ctx = _Context(args, max_retries=0 if args.action == "watch" else None)
     try:
+        if args.action == "create":
+            from workbench.commands import jobs_create
+
+            return jobs_create.create(ctx, args)
         if args.action == "list":
             return _list(ctx, args)
         if args.action == "show":
@@ -151,7 +158,7 @@ def _row(ctx: _Context, job: Any, now: float) -> dict[str, Any]:
 
     points = cj.metric_series(store.progress_events(ctx.db, job.base_url, job.id))
     prog = cj.progress(job, points, now)
-    cost = cj.cost_so_far(job, ctx.price(job.model))
+    cost = cj.cost_so_far(job, ctx.terms, prog)
     return {
         "id": job.id,
         "status": job.status,

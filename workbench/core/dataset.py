@@ -212,13 +212,13 @@ class ValidationReport:
 
 
 def training_price_per_million(model: str) -> float | None:
-    """The training price from the pricing table (None while it has no price for `model`)."""
+    """The validator's training price: core.pricing.training_rate on OpenAI's terms (a file is
+    validated without a profile; the pre-flight prices it on the profile's)."""
+    from workbench.core.pricing import training_rate
+    from workbench.core.provider_pricing import OPENAI_TERMS
+
     try:
-        from workbench.core.pricing import training_price_per_million as price
-    except ImportError:
-        return None
-    try:
-        return price(model)
+        return training_rate(OPENAI_TERMS, model)
     except Exception:  # a broken price table must not break validation
         return None
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.pricing import (
     PRICES_AS_OF,
     ModelPrice,
-    fine_tuned_price,
-    price_for,
-    request_cost,
-    training_price_per_million,
+    hosting_per_request,
+    model_price,
+    tokens_cost,
+    training_rate,
 )
-from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms, training_rate
+from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms
 
 if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
@@ -120,14 +120,12 @@ def training_plan(
         examples=n,
         billed_tokens_per_epoch=billed,
         epochs=chosen,
-        rate_per_million=_training_rate(model, overrides, terms),
+        rate_per_million=training_rate(_with(terms, overrides), model),
     )
 
 
-def _training_rate(model: str, overrides: dict | None, terms: ProviderTerms) -> float | None:
-    if terms.provider not in ("azure", "local"):
-        return training_price_per_million(model, overrides)
-    return training_rate(model, terms, overrides)
+def _with(terms: ProviderTerms, overrides: dict | None) -> ProviderTerms:
+    return terms.with_overrides(overrides) if overrides else terms
 
 
 @dataclass(frozen=True)
@@ -244,20 +242,6 @@ def break_even_volume(
     return math.ceil(training_cost / saving)
 
 
-def _price(
-    approach: str, model: str, overrides: dict | None, terms: ProviderTerms = OPENAI_TERMS
-) -> ModelPrice | None:
-    if terms.free_tokens:  # workbench local: its time is priced through the hosting terms
-        return ModelPrice(model=model, family=model, input=0.0, output=0.0, cached_input=0.0)
-    if approach == "fine-tuned" and terms.base_rates_for_fine_tunes:
-        from workbench.core.tokens import billing_base_model
-
-        return price_for(billing_base_model(model), overrides)
-    if approach == "fine-tuned" and not model.startswith("ft:") and ".ft-" not in model:
-        return fine_tuned_price(model, overrides)  # a model not trained yet: its future rates
-    return price_for(model, overrides)
-
-
 def estimate(
     requests: Sequence[ApproachTokens],
     settings: EstimateSettings = EstimateSettings(),
@@ -267,8 +251,9 @@ def estimate(
     """Cost figures for each approach given its request shape; the user's output figure wins."""
     costs: list[ApproachCost] = []
     notes: list[str] = []
+    terms = _with(settings.terms, overrides)
     for req in requests:
-        price = _price(req.approach, req.model, overrides, settings.terms)
+        price = model_price(terms, req.model, fine_tuned=req.approach == "fine-tuned")
         output = settings.output_tokens if settings.output_tokens is not None else req.output_tokens
         source = "your figure" if settings.output_tokens is not None else req.output_source
         cached = 0
@@ -277,19 +262,20 @@ def estimate(
         per_request = (
             None
             if price is None
-            else request_cost(price, req.input_tokens, output, cached, batch=settings.batch)
+            else tokens_cost(price, req.input_tokens, output, cached, batch=settings.batch)
         )
         if price is None:
             notes.append(f'no price for {req.model}: add [prices."{req.model}"] to your config')
         one_off: float | None = 0.0
-        hosting = 0.0
+        hosting = hosting_per_request(terms, req.approach, settings.volume)
+        if hosting and per_request is not None:
+            per_request += hosting
         if req.approach == "fine-tuned":
             one_off = training.cost if training is not None else None
-            if settings.terms.hosting_per_month > 0 and settings.volume > 0:
-                hosting = settings.terms.hosting_per_month / settings.volume
-                per_request = None if per_request is None else per_request + hosting
-            if settings.terms.provider in ("azure", "local"):
-                notes.append(settings.terms.describe())
+            if terms.provider == "azure":
+                notes.append(terms.describe())
+        elif hosting:
+            notes.append(terms.describe())
         costs.append(
             ApproachCost(
                 approach=req.approach,

@@ -1,7 +1,9 @@
 """Which few-shot examples go into a prompt, and what they add to it.
 
 A selection is either a manual pick (ids in the order the user picked them, which is the order they
-appear in the prompt), the k most recent few-shot examples, or the k most recent with a tag. Only
+appear in the prompt), the k most recent few-shot examples, the k most recent with a tag, or the k
+most similar to each input ("similar": BM25 over the examples' inputs, chosen per request; the
+index is built once per example set and cached). Only
 live examples in the few-shot split are ever chosen: a train/validation/test row never reaches a
 prompt, so a held-out test example cannot leak into the answer it is meant to judge.
 
@@ -24,7 +26,13 @@ if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
     from workbench.store.examples import Example
 
-MODES = ("manual", "recent", "tag")
+MODES = ("manual", "recent", "tag", "similar")
+MODE_LABELS = {
+    "manual": "manual pick",
+    "recent": "k most recent",
+    "tag": "k most recent with a tag",
+    "similar": "k most similar to each input (BM25)",
+}
 FEW_SHOT = "few-shot"
 # Roles an example contributes to a prompt; the prompt's own system message stays the prompt's.
 PAIR_ROLES = ("user", "assistant")
@@ -32,9 +40,9 @@ PAIR_ROLES = ("user", "assistant")
 
 @dataclass(frozen=True)
 class FewShotSelection:
-    mode: str = "manual"  # "manual" | "recent" | "tag"
+    mode: str = "manual"  # "manual" | "recent" | "tag" | "similar"
     ids: tuple[int, ...] = ()  # manual picks, in prompt order
-    k: int = 3  # for recent / tag
+    k: int = 3  # for recent / tag / similar
     tag: str | None = None
 
     def __post_init__(self) -> None:
@@ -71,6 +79,8 @@ def select_examples(candidates: Sequence[Example], selection: FewShotSelection) 
 
     Non-few-shot, deleted and empty examples are skipped whatever the mode; a manual id that is no
     longer a candidate is skipped too (its place in the pick is kept, should it come back).
+    "similar" depends on the input: without one (`select_similar` is per request) it shows the k
+    most recent, as a stand-in of the right size.
     """
     live = [e for e in candidates if is_candidate(e)]
     if selection.mode == "manual":
@@ -82,6 +92,61 @@ def select_examples(candidates: Sequence[Example], selection: FewShotSelection) 
         live = [e for e in live if selection.tag in e.tags]
     newest = sorted(live, key=_recency_key, reverse=True)[: selection.k]
     return sorted(newest, key=_recency_key)
+
+
+def example_input(example: Example) -> str:
+    """The text an example answers: its last user turn."""
+    return pair_from_messages(example.messages)[0]
+
+
+class SimilarIndex:
+    """BM25 (bm25s) over the inputs of one set of few-shot candidates."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self.examples = [e for e in examples if is_candidate(e)]
+        self._retriever = None
+        if self.examples:
+            import bm25s
+
+            corpus = [example_input(e) or " " for e in self.examples]
+            tokens = bm25s.tokenize(corpus, stopwords=None, show_progress=False)
+            self._retriever = bm25s.BM25()
+            self._retriever.index(tokens, show_progress=False)
+
+    def most_similar(self, text: str, k: int) -> list[Example]:
+        """The k examples whose inputs are closest to `text`, least similar first (so the closest
+        sits nearest the question). Ties keep the set's order."""
+        n = min(k, len(self.examples))
+        if n <= 0 or self._retriever is None:
+            return []
+        import bm25s
+
+        query = bm25s.tokenize([text or " "], stopwords=None, show_progress=False)
+        docs, scores = self._retriever.retrieve(query, k=n, show_progress=False)
+        ranked = sorted(
+            zip(docs[0].tolist(), scores[0].tolist(), strict=True), key=lambda ds: (-ds[1], ds[0])
+        )
+        return [self.examples[i] for i, _score in reversed(ranked)]
+
+
+_INDEXES: dict[tuple, SimilarIndex] = {}
+_MAX_INDEXES = 8
+
+
+def similar_index(examples: Sequence[Example]) -> SimilarIndex:
+    """The BM25 index of this example set, built once per content (ids and last edits)."""
+    key = tuple((e.id, e.updated_at) for e in examples if is_candidate(e))
+    index = _INDEXES.get(key)
+    if index is None:
+        if len(_INDEXES) >= _MAX_INDEXES:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        index = _INDEXES[key] = SimilarIndex(examples)
+    return index
+
+
+def select_similar(candidates: Sequence[Example], text: str, k: int) -> list[Example]:
+    """The k live few-shot candidates most similar to `text` (never a train/validation/test row)."""
+    return similar_index(candidates).most_similar(text, k)
 
 
 def example_pair_messages(example: Example) -> list[dict]:

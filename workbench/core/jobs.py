@@ -414,16 +414,24 @@ class CostSoFar:
         return f"{'≈' if self.estimated else ''}${self.usd:,.2f}"
 
 
-def cost_so_far(job: Job, price_per_million: float | None) -> CostSoFar:
-    """Billed tokens × the training price once the API reports `trained_tokens`; before that, the
-    pre-flight estimate (marked as one); nothing when neither is known."""
-    if job.trained_tokens is not None and price_per_million is not None:
-        return CostSoFar(job.trained_tokens * price_per_million / 1_000_000, False)
-    if job.estimated_cost_usd is not None:
-        return CostSoFar(job.estimated_cost_usd, True)
-    if job.estimated_tokens is not None and price_per_million is not None:
-        return CostSoFar(job.estimated_tokens * price_per_million / 1_000_000, True)
-    return CostSoFar(None, True)
+def cost_so_far(job: Job, terms: Any, progress: Progress | None = None) -> CostSoFar:
+    """What the job has cost, priced by core.pricing.training_cost on the profile's terms.
+
+    Billed `trained_tokens` once the API reports them; while training, the share of the planned
+    tokens the steps done stand for (marked as an estimate); a job that trained nothing (queued,
+    cancelled while queued, failed before a step) cost nothing. Never the pre-flight estimate of
+    the whole job: that is what it *will* cost.
+    """
+    from workbench.core.pricing import training_cost
+
+    if job.trained_tokens is not None:
+        return CostSoFar(training_cost(terms, job.model, job.trained_tokens), False)
+    fraction = progress.fraction if progress is not None else None
+    if fraction is not None and job.estimated_tokens:
+        return CostSoFar(training_cost(terms, job.model, job.estimated_tokens * fraction), True)
+    if progress is not None and progress.step:
+        return CostSoFar(None, True)  # steps done, but no plan to price them against
+    return CostSoFar(0.0, False)
 
 
 def estimate_duration_seconds(training_tokens: int | None) -> float | None:

@@ -21,9 +21,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.tokens import base_model_of
+
+if TYPE_CHECKING:
+    from workbench.core.provider_pricing import ProviderTerms
 
 PER_MILLION = 1_000_000
 
@@ -268,24 +271,7 @@ def training_price_per_million(model: str, overrides: dict | None = None) -> flo
     return float(flat["training"])
 
 
-def cost_usd(
-    model: str,
-    input_tokens: int,
-    output_tokens: int,
-    cached_tokens: int = 0,
-    *,
-    batch: bool = False,
-    overrides: dict | None = None,
-) -> float | None:
-    """USD for one request. `cached_tokens` are part of `input_tokens` (as in the API's usage);
-    None when the model has no price."""
-    price = price_for(model, overrides)
-    if price is None:
-        return None
-    return request_cost(price, input_tokens, output_tokens, cached_tokens, batch=batch)
-
-
-def request_cost(
+def tokens_cost(
     price: ModelPrice,
     input_tokens: float,
     output_tokens: float,
@@ -299,3 +285,77 @@ def request_cost(
     return (
         (input_tokens - cached) * rate_in + cached * rate_cached + output_tokens * rate_out
     ) / PER_MILLION
+
+
+# --- the one price: every pane and command asks these ----------------------------------------
+
+
+def model_price(terms: ProviderTerms, model: str, *, fine_tuned: bool = False) -> ModelPrice | None:
+    """The token rates a request to `model` is billed at on this profile.
+
+    `fine_tuned` marks the fine-tuned approach's model: a base id there is a fine-tune not trained
+    yet, priced at its future rates. Azure bills a fine-tune's tokens at its base model's rates
+    (hosting is an hourly term, apart); OpenAI at the `ft:` rates. The profile's [prices] overrides
+    (`terms.overrides`) win everywhere.
+    """
+    from workbench.core.tokens import base_model_of
+
+    if not model:
+        return None
+    overrides = dict(terms.overrides or {}) or None
+    is_ft = fine_tuned or base_model_of(model.strip()) != model.strip() or ".ft-" in model
+    if is_ft and terms.base_rates_for_fine_tunes:
+        own = price_for(model, overrides) if model.strip().lower() in (overrides or {}) else None
+        return own or price_for(base_model_of(model.strip()).split(".ft-")[0], overrides)
+    if fine_tuned and not model.startswith("ft:") and ".ft-" not in model:
+        return fine_tuned_price(model, overrides)
+    return price_for(model, overrides)
+
+
+def request_cost(
+    terms: ProviderTerms,
+    model: str,
+    input_tokens: float,
+    output_tokens: float,
+    *,
+    cached_input: float = 0,
+    batch: bool = False,
+    fine_tuned: bool = False,
+) -> float | None:
+    """USD for one request (token counts may be averages). `cached_input` is part of
+    `input_tokens`, as in the API's usage. None: nobody priced the model ("no price", never $0).
+    Hourly terms (Azure hosting, local hardware) are not in it: see hosting_cost."""
+    price = model_price(terms, model, fine_tuned=fine_tuned)
+    if price is None:
+        return None
+    return tokens_cost(price, input_tokens, output_tokens, cached_input, batch=batch)
+
+
+def training_rate(terms: ProviderTerms, model: str) -> float | None:
+    """USD per 1M training tokens for fine-tuning `model` on this profile (None: no price)."""
+    from workbench.core.provider_pricing import provider_training_rate
+
+    return provider_training_rate(model, terms)
+
+
+def training_cost(terms: ProviderTerms, model: str, trained_tokens: float | None) -> float | None:
+    """USD for `trained_tokens` billed training tokens (epochs included); None: no price or
+    nothing known; 0 when nothing was trained."""
+    if trained_tokens is None:
+        return None
+    if trained_tokens <= 0:
+        return 0.0
+    rate = training_rate(terms, model)
+    return None if rate is None else trained_tokens * rate / PER_MILLION
+
+
+def hosting_cost(terms: ProviderTerms, hours: float) -> float:
+    """USD for `hours` of the profile's hourly terms (an Azure deployment, a local host)."""
+    return terms.hourly_cost * max(0.0, hours)
+
+
+def hosting_per_request(terms: ProviderTerms, approach: str, requests_per_month: float) -> float:
+    """The hourly terms spread over a month's requests, for the approaches they apply to."""
+    if not terms.hourly_applies_to(approach) or requests_per_month <= 0:
+        return 0.0
+    return hosting_cost(terms, terms.hours_per_month) / requests_per_month

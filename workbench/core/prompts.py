@@ -1,10 +1,19 @@
-"""Prompt templates with `{{variable}}` placeholders, and the messages each approach sends.
+"""Prompt templates with `{{variable}}` placeholders, and the ONE renderer of what an approach sends.
 
-Three approaches are compared on the same user input:
+`build_messages` is the only place a prompt becomes chat messages: the Prompt pane's preview and
+runs, every evaluation item, `workbench run` and the estimate all call it, so each approach is
+judged on the shape production sends. For the same input:
 
-- zero-shot: the system prompt, then the rendered user template;
-- few-shot: the system prompt, the chosen examples as user/assistant pairs, then the user message;
-- fine-tuned: the short system prompt a fine-tuned model needs (`ft_system`), then the user message.
+- zero-shot: the system prompt, then the rendered user turn;
+- few-shot (and few-shot-similar, whose examples are picked per input): the system prompt, each
+  example as a user turn rendered through the SAME template plus its assistant reply, then the
+  rendered user turn;
+- fine-tuned: the short system prompt a fine-tuned model needs (`ft_system`), then the same user turn.
+
+How an input (an example's, an evaluation item's, `--input`) fills the template: it takes the
+place of `{{input}}` when the template has it, else of the first variable; the other variables keep
+their live values. An empty template sends the input as is; a template without variables is an
+instruction the input follows after a blank line.
 
 Values are put in literally: a value holding `{{x}}` or `[/INST]` is sent as written, never expanded.
 A placeholder whose value is missing or empty is an error that names it, so a half-filled prompt is
@@ -24,7 +33,16 @@ if TYPE_CHECKING:
     from workbench.core.tokens import Tokenizer
 
 APPROACHES = ("zero-shot", "few-shot", "fine-tuned")
-APPROACH_LABELS = {"zero-shot": "Zero-shot", "few-shot": "Few-shot", "fine-tuned": "Fine-tuned"}
+# what an evaluation can compare: few-shot-similar picks its examples per input (BM25)
+EVAL_APPROACHES = ("zero-shot", "few-shot", "few-shot-similar", "fine-tuned")
+EXAMPLE_APPROACHES = ("few-shot", "few-shot-similar")
+APPROACH_LABELS = {
+    "zero-shot": "Zero-shot",
+    "few-shot": "Few-shot",
+    "few-shot-similar": "Few-shot (similar)",
+    "fine-tuned": "Fine-tuned",
+}
+INPUT_VARIABLE = "input"
 
 # `{{ name }}`: letters, digits, underscore, dash and dot; spaces inside the braces are allowed.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
@@ -79,13 +97,101 @@ def render(template: str, variables: Mapping[str, Any], *, strict: bool = True) 
     return PLACEHOLDER.sub(substitute, template)
 
 
-def _example_messages(example: Any) -> list[dict]:
-    """One example's user/assistant messages: a list of messages as is, or a stored Example."""
-    if isinstance(example, Sequence) and not isinstance(example, str | bytes):
-        return [dict(m) for m in example]
-    from workbench.core.fewshot import example_pair_messages
+def input_variable(template: str) -> str | None:
+    """The variable an input fills: `input` if the template has it, else its first variable."""
+    names = placeholders(template)
+    if INPUT_VARIABLE in names:
+        return INPUT_VARIABLE
+    return names[0] if names else None
 
-    return example_pair_messages(example)
+
+def render_user_turn(
+    template: str,
+    variables: Mapping[str, Any],
+    input_text: str | None = None,
+    *,
+    strict: bool = True,
+) -> str:
+    """The user turn for the live variables, or for `input_text` filling the input variable."""
+    if input_text is None:
+        return render(template, variables, strict=strict)
+    if not (template or "").strip():
+        return input_text
+    name = input_variable(template)
+    if name is None:
+        return f"{template.rstrip()}\n\n{input_text}"
+    return render(template, {**variables, name: input_text}, strict=strict)
+
+
+def _example_messages(
+    example: Any, template: str, variables: Mapping[str, Any], strict: bool
+) -> list[dict]:
+    """One example's turns with its input (the last user turn) rendered through the template."""
+    if isinstance(example, Sequence) and not isinstance(example, str | bytes):
+        messages = [dict(m) for m in example]
+    else:
+        from workbench.core.fewshot import example_pair_messages
+
+        messages = example_pair_messages(example)
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+    if last_user is not None:
+        content = messages[last_user].get("content")
+        text = content if isinstance(content, str) else _content_text(content)
+        messages[last_user] = {
+            **messages[last_user],
+            "content": render_user_turn(template, variables, text, strict=strict),
+        }
+    return messages
+
+
+def build_messages(
+    approach: str,
+    prompt: Any,
+    *,
+    input_text: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    examples: Iterable[Any] = (),
+    history: Sequence[Mapping[str, Any]] = (),
+    strict: bool = True,
+) -> list[dict]:
+    """Exactly the chat messages `approach` sends for one input.
+
+    `prompt` is anything with `system`, `template`, `variables` and `ft_system` (a PromptVersion,
+    store.evals.PromptSetup, PromptShape). `variables` replace the prompt's saved ones; `input_text`
+    fills the input variable (see the module docstring), else the live variables render the turn.
+    `examples` (Examples or lists of message dicts) are used by the few-shot approaches only.
+    `history`: earlier turns of a multi-turn input, sent as they are before the user turn.
+    `ft_system=None`: the fine-tuned approach uses the full system prompt; "" sends none.
+    """
+    if approach not in EVAL_APPROACHES:
+        raise ValueError(f"approach must be one of {', '.join(EVAL_APPROACHES)}, not {approach!r}")
+    template = getattr(prompt, "template", "") or ""
+    live = dict(getattr(prompt, "variables", None) or {})
+    if variables is not None:
+        live.update(variables)
+    system = getattr(prompt, "system", "") or ""
+    ft_system = getattr(prompt, "ft_system", None)
+    sys_text = system if approach != "fine-tuned" or ft_system is None else ft_system
+    messages: list[dict] = []
+    if sys_text and sys_text.strip():
+        messages.append({"role": "system", "content": sys_text})
+    if approach in EXAMPLE_APPROACHES:
+        for example in examples:
+            messages.extend(_example_messages(example, template, live, strict))
+    messages.extend(dict(m) for m in history)
+    user = render_user_turn(template, live, input_text, strict=strict)
+    messages.append({"role": "user", "content": user})
+    return messages
+
+
+@dataclass(frozen=True)
+class PromptShape:
+    """A prompt as the renderer needs it (for callers without a stored version)."""
+
+    system: str = ""
+    template: str = ""
+    variables: Mapping[str, Any] | None = None
+    ft_system: str | None = None
 
 
 def assemble_messages(
@@ -98,25 +204,11 @@ def assemble_messages(
     *,
     strict: bool = True,
 ) -> list[dict]:
-    """Exactly the chat messages an approach sends.
-
-    `examples` are Examples (their user/assistant messages are used, see core.fewshot) or lists of
-    message dicts; only the few-shot approach uses them. `ft_system=None` means the fine-tuned
-    approach uses the full system prompt; an empty string means it sends no system message. An
-    empty system prompt is left out rather than sent as an empty message.
-    """
+    """build_messages with the prompt given in parts (the live variables fill the user turn)."""
     if approach not in APPROACHES:
         raise ValueError(f"approach must be one of {', '.join(APPROACHES)}, not {approach!r}")
-    user = {"role": "user", "content": render(template, variables, strict=strict)}
-    sys_text = system if approach != "fine-tuned" or ft_system is None else ft_system
-    messages: list[dict] = []
-    if sys_text and sys_text.strip():
-        messages.append({"role": "system", "content": sys_text})
-    if approach == "few-shot":
-        for example in examples:
-            messages.extend(_example_messages(example))
-    messages.append(user)
-    return messages
+    shape = PromptShape(system, template, dict(variables), ft_system)
+    return build_messages(approach, shape, examples=examples, strict=strict)
 
 
 @dataclass(frozen=True)

@@ -6,22 +6,17 @@
   clock); Developer tier: no hosting fee (the deployment is deleted after 24 h). Training per 1M
   tokens comes from the shipped Azure table below (Developer = 50% of Global).
 - Other OpenAI-wire hosts: OpenAI's table as a starting point; override in the config.
-- `workbench local` (kind "local"): tokens are free, time is not. An optional `hourly_cost` (USD,
-  a rented GPU say) prices serving hours like Azure's hosting fee (x `hosting_hours_per_month`)
-  and training time, converted to a rate per 1M training tokens through
-  `training_tokens_per_second` (default LOCAL_TRAINING_TOKENS_PER_SECOND; measure yours: a job's
-  trained_tokens / its duration). Without it: "$0 plus your hardware".
 
 Profile settings read here (all optional): `training_type` (the tier), `deployment_sku`,
-`hosting_per_hour` (USD), `hosting_hours_per_month` (default 720: always on); local: `hourly_cost`,
-`training_tokens_per_second`.
+`hosting_per_hour` (USD), `hosting_hours_per_month` (default 720: always on).
 Plain Python, no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 AZURE_PRICES_AS_OF = "2026-10-06"
@@ -47,27 +42,40 @@ AZURE_TRAINING_PER_MILLION: dict[str, float] = {
 AZURE_DEVELOPER_FACTOR = 0.5  # Developer training = 50% of Global
 AZURE_HOSTING_PER_HOUR = 1.70
 HOURS_PER_MONTH = 720.0  # a 30-day month around the clock (the reference: ~$1,224 a month)
-# training throughput assumed for `workbench local` when the profile does not say (a small model on
-# one consumer GPU; a CPU is far slower): only used to turn hourly_cost into a per-token rate
-LOCAL_TRAINING_TOKENS_PER_SECOND = 2000.0
 
 
 @dataclass(frozen=True)
 class ProviderTerms:
-    """How the active provider bills a fine-tuned model."""
+    """How the active profile bills requests, training and hours: core.pricing reads only this.
+
+    `overrides` are the user's [prices] tables. The hourly terms are general: an Azure fine-tuned
+    deployment's hosting fee (applies to the fine-tuned approach) or a local host's hardware
+    (`hourly_scope="all"`: every approach runs on it).
+    """
 
     provider: str = "openai"  # openai | azure | openai-compatible | local
     tier: str | None = None  # azure: GlobalStandard | Standard | Developer (any spelling)
-    hosting_per_hour: float = (
-        0.0  # USD per deployment-hour (azure, not Developer; local: hourly_cost)
-    )
+    hosting_per_hour: float = 0.0  # USD per hour (azure deployment, local host)
     hosting_hours_per_month: float = HOURS_PER_MONTH
-    training_tokens_per_second: float = LOCAL_TRAINING_TOKENS_PER_SECOND  # local only
+    overrides: Mapping[str, Any] | None = field(default=None, compare=False)
+    hourly_scope: str = "fine-tuned"  # "fine-tuned" | "all": which approaches pay the hours
+    hourly_label: str = "hosting"
 
     @property
-    def free_tokens(self) -> bool:
-        """`workbench local`: no per-token price, only the machine's time."""
-        return self.provider == "local"
+    def hourly_cost(self) -> float:
+        return self.hosting_per_hour
+
+    @property
+    def hours_per_month(self) -> float:
+        return self.hosting_hours_per_month
+
+    def hourly_applies_to(self, approach: str) -> bool:
+        if self.hosting_per_hour <= 0:
+            return False
+        return self.hourly_scope == "all" or approach == "fine-tuned"
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> ProviderTerms:
+        return replace(self, overrides=overrides)
 
     @property
     def developer(self) -> bool:
@@ -84,13 +92,11 @@ class ProviderTerms:
 
     def describe(self) -> str:
         """One line for the Costs pane; Azure's figures say how old they are."""
-        if self.provider == "local":
-            if self.hosting_per_hour <= 0:
-                return "workbench local: $0 plus your hardware (set hourly_cost to price its time)"
+        if self.hourly_scope == "all" and self.hosting_per_hour > 0:
             return (
-                f"workbench local: tokens free; your machine at ${self.hosting_per_hour:.2f}/h x "
-                f"{self.hosting_hours_per_month:g} h = ${self.hosting_per_month:,.2f} per month "
-                f"serving, training at {self.training_tokens_per_second:g} tokens/s"
+                f"{self.hourly_label}: ${self.hosting_per_hour:.2f}/h x "
+                f"{self.hosting_hours_per_month:g} h = ${self.hosting_per_month:,.2f} per month, "
+                "spread over every approach's requests"
             )
         if self.provider != "azure":
             return "fine-tuned tokens at the fine-tuned rate; no hosting fee"
@@ -113,21 +119,27 @@ class ProviderTerms:
 OPENAI_TERMS = ProviderTerms()
 
 
-def terms_for(profile: Any) -> ProviderTerms:
-    """The profile's terms: its kind, tier and any hosting figures it sets."""
+def terms_for(profile: Any, overrides: Mapping[str, Any] | None = None) -> ProviderTerms:
+    """The profile's terms: its kind, tier, hourly figures and the user's [prices] overrides.
+
+    A `local` profile may set `hourly_cost` (USD per hour of the host running the model): every
+    approach on it pays those hours, spread over the month's requests.
+    """
     kind = getattr(profile, "kind", "openai")
     extra = getattr(profile, "extra", {}) or {}
-    if kind == "local":
-        hours = extra.get("hosting_hours_per_month")
-        speed = extra.get("training_tokens_per_second")
-        return ProviderTerms(
-            provider="local",
-            hosting_per_hour=float(extra.get("hourly_cost") or 0.0),
-            hosting_hours_per_month=float(HOURS_PER_MONTH if hours is None else hours),
-            training_tokens_per_second=float(speed or LOCAL_TRAINING_TOKENS_PER_SECOND),
-        )
     if kind != "azure":
-        return ProviderTerms(provider=kind)
+        hourly = getattr(profile, "hourly_cost", None)
+        if hourly is None:
+            hourly = extra.get("hourly_cost")
+        if kind == "local" and hourly:
+            return ProviderTerms(
+                provider=kind,
+                hosting_per_hour=float(hourly),
+                overrides=overrides,
+                hourly_scope="all",
+                hourly_label="host",
+            )
+        return ProviderTerms(provider=kind, overrides=overrides)
     tier = str(extra.get("deployment_sku") or extra.get("training_type") or "GlobalStandard")
     developer = tier.lower().startswith("developer")
     hourly = extra.get("hosting_per_hour")
@@ -139,6 +151,7 @@ def terms_for(profile: Any) -> ProviderTerms:
         if developer
         else float(AZURE_HOSTING_PER_HOUR if hourly is None else hourly),
         hosting_hours_per_month=float(HOURS_PER_MONTH if hours is None else hours),
+        overrides=overrides,
     )
 
 
@@ -153,18 +166,17 @@ def azure_training_per_million(family: str, tier: str | None = None) -> float | 
     return rate
 
 
-def training_rate(model: str, terms: ProviderTerms, overrides: dict | None = None) -> float | None:
-    """USD per 1M training tokens on the provider; a config override of `training` wins."""
-    if terms.provider == "local":  # the machine's time for a million tokens
-        seconds = 1_000_000 / max(terms.training_tokens_per_second, 1e-9)
-        return terms.hosting_per_hour * seconds / 3600
+def provider_training_rate(model: str, terms: ProviderTerms) -> float | None:
+    """USD per 1M training tokens on the provider; a config override of `training` wins.
+    (Called through core.pricing.training_rate / training_cost.)"""
+    overrides = dict(terms.overrides or {}) or None
     if terms.provider != "azure":
         from workbench.core.pricing import training_price_per_million
 
         return training_price_per_million(model, overrides)
-    from workbench.core.tokens import billing_base_model
+    from workbench.core.tokens import base_model_of
 
-    base = billing_base_model(model)
+    base = base_model_of(model.strip()).split(".ft-")[0]
     family = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
     wanted = {str(k).lower(): v for k, v in (overrides or {}).items()}
     for key in (base.lower(), family.lower()):

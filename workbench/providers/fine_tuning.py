@@ -152,3 +152,23 @@ def poll_job(
         except Exception:  # noqa: BLE001 - a missing results file must not hide the job's state
             snapshot.results_csv = None
     return snapshot
+
+
+def preflight_terms(profile, model: str, overrides: dict | None, today: Any) -> dict[str, Any]:
+    """What core.preflight needs to know about the profile: its training rate (overrides and
+    Azure's terms included), its kind, and Azure's trainingType and tier warnings."""
+    from workbench.core.pricing import training_rate
+    from workbench.core.provider_pricing import terms_for
+
+    kind = getattr(profile, "kind", "openai")
+    terms: dict[str, Any] = {
+        "rate_per_million": training_rate(terms_for(profile, overrides), model),
+        "today": today,
+        "provider": kind,
+    }
+    if kind == "azure":
+        from workbench.providers.azure import tier_warnings, training_type
+
+        terms["azure_training_type"] = training_type(profile)
+        terms["azure_warnings"] = tier_warnings(profile)
+    return terms

@@ -332,3 +332,62 @@ def dataset_counts(db: sqlite_utils.Database) -> dict[int, tuple[int, int]]:
         "where deleted_at is null and dataset_id is not null group by dataset_id"
     ).fetchall()
     return {r[0]: (r[1], r[2] or 0) for r in rows}
+
+
+def hold_out_test(
+    db: sqlite_utils.Database, dataset_id: int, test_fraction: float, seed: int
+) -> int:
+    """Mark rows `test` (seeded) until `test_fraction` of the dataset's rows are held out.
+
+    Rows already marked test stay test (an evaluation may have scored them); new ones are drawn
+    from train/validation with the same seeded split as `apply_split`. Returns the test count.
+    """
+    pool = [e.id for e in store.iter_examples(db, dataset_id) if e.split in ("train", "validation")]
+    held = store.count_examples(db, dataset_id=dataset_id, split="test")
+    wanted = round((len(pool) + held) * test_fraction) - held
+    if wanted <= 0 or not pool:
+        return held
+    wanted = min(wanted, len(pool) - 1) if len(pool) > 1 else len(pool)
+    _rest, chosen = split_train_validation(pool, wanted / len(pool), seed)
+    stamp = store.now()
+    with db.atomic():
+        for start in range(0, len(chosen), 500):
+            chunk = chosen[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            db.execute(
+                f"update examples set split = 'test', updated_at = ? where id in ({marks})",
+                [stamp, *chunk],
+            )
+    return held + len(chosen)
+
+
+def check_job(
+    db: sqlite_utils.Database,
+    request: Any,
+    dataset_id: int,
+    **terms: Any,
+) -> tuple[Any, Any]:
+    """The pre-flight of a job on this dataset: export (a version per content), validate, price.
+
+    `terms` go to core.preflight.preflight (rate_per_million, today, provider, Azure's notes).
+    Returns (Preflight, ((train version, path), (validation version, path) or None)); the paths
+    are None when the export was refused.
+    """
+    from workbench.core.dataset import validate_file
+    from workbench.core.preflight import preflight, refused
+
+    try:
+        train = export_version(db, dataset_id, "train")
+        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+    except ExportRefused as exc:
+        return refused(exc.problem_rows, str(exc)), None
+    report = validate_file(
+        train[1],
+        model=request.model,
+        method=request.method,
+        validation_path=valid[1] if valid else None,
+    )
+    result = preflight(
+        report, request, validation_examples=valid[0].examples if valid else None, **terms
+    )
+    return result, (train, valid)

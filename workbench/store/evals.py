@@ -434,15 +434,34 @@ def load_prompt_setup(
 
 
 def _average_output(
-    db: sqlite_utils.Database, prompt_name: str, approach: str
+    db: sqlite_utils.Database, prompt_name: str, approach: str, version_id: int | None
 ) -> tuple[float, int]:
+    """Output tokens of this prompt version's recorded runs (not every past run of the prompt:
+    an old version's or an unrelated test's answers must not move the estimate)."""
     row = db.execute(
         """select avg(output_tokens), count(output_tokens) from
            (select output_tokens from runs where prompt_name = ? and approach = ? and status = 'ok'
-              and output_tokens is not null order by id desc limit 200)""",
-        [prompt_name, approach],
+              and version_id is ? and output_tokens is not null order by id desc limit 200)""",
+        [prompt_name, approach, version_id],
     ).fetchone()
     return (float(row[0]) if row[0] is not None else 0.0), int(row[1] or 0)
+
+
+def group_token_means(
+    db: sqlite_utils.Database, group: EvalGroup
+) -> dict[str, tuple[float, float, float, int]]:
+    """approach -> (mean input, mean cached, mean output tokens, answers) of an evaluation."""
+    out: dict[str, tuple[float, float, float, int]] = {}
+    for run in group.runs:
+        row = db.execute(
+            """select avg(input_tokens), avg(coalesce(cached_tokens, 0)), avg(output_tokens),
+                      count(*) from eval_items
+               where run_id = ? and error is null and output_tokens is not null""",
+            [run.id],
+        ).fetchone()
+        if row[3] and run.approach not in out:
+            out[run.approach] = (float(row[0]), float(row[1]), float(row[2]), int(row[3]))
+    return out
 
 
 def _runs_table(db: sqlite_utils.Database) -> bool:
@@ -457,9 +476,14 @@ class DatasetTokens:
 
 
 def dataset_tokens(
-    db: sqlite_utils.Database, dataset_name: str | None, tokenizer: Tokenizer
+    db: sqlite_utils.Database,
+    dataset_name: str | None,
+    tokenizer: Tokenizer,
+    *,
+    allow_none: bool = False,
 ) -> DatasetTokens:
-    """Token counts of a dataset's training rows (the validator's formula), for the training cost."""
+    """Token counts of a dataset's training rows (the validator's formula), for the training cost.
+    No name: the first dataset, unless `allow_none` (the user chose "(none)")."""
     from workbench.core.dataset import example_token_counts
     from workbench.store.examples import find_dataset, iter_examples, list_datasets
 
@@ -468,7 +492,7 @@ def dataset_tokens(
         if dataset is None:
             raise KeyError(f"no dataset named {dataset_name!r}")
     else:
-        datasets = list_datasets(db)
+        datasets = [] if allow_none else list_datasets(db)
         if not datasets:
             return DatasetTokens(None, (), None)
         dataset = datasets[0]
@@ -493,8 +517,13 @@ def estimate_from_store(
     overrides: dict | None = None,
     tokenizer: Tokenizer | None = None,
     epochs: int | None = None,
+    group: EvalGroup | None = None,
+    allow_none: bool = False,
 ) -> tuple[Estimate, DatasetTokens]:
-    """The Estimate for a prompt setup and a dataset, with the output length measured where we can."""
+    """The Estimate for a prompt setup and a dataset, with the output length measured where we can:
+    an evaluation (`group`) gives each approach it measured its mean input and output tokens
+    (so the estimate prices the same requests the evaluation did); otherwise the output is the
+    average of the prompt's current version's runs, else the dataset's or examples' replies."""
     from workbench.core.estimate import (
         APPROACHES,
         DEFAULT_OUTPUT_TOKENS,
@@ -507,7 +536,7 @@ def estimate_from_store(
     from workbench.core.tokens import count_message_tokens, get_tokenizer
 
     tok = tokenizer or get_tokenizer(setup.model)
-    data = dataset_tokens(db, dataset_name, tok)
+    data = dataset_tokens(db, dataset_name, tok, allow_none=allow_none)
     # a fallback output length: the assistant replies the user wrote themselves
     fallback, fallback_source = float(DEFAULT_OUTPUT_TOKENS), "a default guess"
     if data.assistant_average:
@@ -523,6 +552,11 @@ def estimate_from_store(
         ]
         fallback, fallback_source = sum(replies) / len(replies), "average reply in your examples"
 
+    from workbench.core.estimate import ApproachTokens
+    from workbench.store.prompts import latest_version
+
+    version = latest_version(db, setup.prompt_name)
+    measured = group_token_means(db, group) if group is not None else {}
     requests: list[ApproachTokens] = []
     for approach in APPROACHES:
         messages = assemble_messages(
@@ -535,11 +569,18 @@ def estimate_from_store(
             strict=False,
         )
         model = setup.ft_model or setup.model if approach == "fine-tuned" else setup.model
+        if approach in measured:
+            tokens_in, _cached, tokens_out, n = measured[approach]
+            source = f"this evaluation's {n} answer{'' if n == 1 else 's'}"
+            requests.append(ApproachTokens(approach, model, tokens_in, 0, tokens_out, source))
+            continue
         output, source = fallback, fallback_source
         if _runs_table(db):
-            avg, count = _average_output(db, setup.prompt_name, approach)
+            vid = version.id if version else None
+            avg, count = _average_output(db, setup.prompt_name, approach, vid)
             if count:
-                output, source = avg, f"average of {count} recorded run{'' if count == 1 else 's'}"
+                label = f"v{version.number}" if version else "this prompt"
+                output, source = avg, f"average of {count} {label} run{'' if count == 1 else 's'}"
         requests.append(measure_messages(approach, model, messages, tok, output, source))
     plan: TrainingPlan | None = None
     if data.per_example:
@@ -559,8 +600,9 @@ def estimate_from_store(
     return replace(est, notes=tuple(dict.fromkeys(notes))), data
 
 
-def eval_name_for(prompt_name: str, dataset_name: str | None) -> str:
-    return f"{prompt_name} / {dataset_name or 'all test examples'}"
+def eval_name_for(prompt_name: str, scope: str | None) -> str:
+    """What evaluations are compared over time by: the prompt and its held-out scope."""
+    return f"{prompt_name} / {scope or 'all test examples'}"
 
 
 def approaches_for(
@@ -611,89 +653,28 @@ def verdict_from_store(
     provider_kind: str = "openai",
     today: Any = None,
 ) -> Any:
-    """The verdict: the estimate's costs with the measured quality of an evaluation (if any)."""
-    from workbench.core.evaluate import DEFAULT_HORIZON_MONTHS, ApproachFacts, make_verdict
+    """The verdict (core.evaluation.verdict.verdict_for) from the stored evaluation's results."""
+    from workbench.core.evaluation.verdict import verdict_for
 
     results = group_results(db, group) if group is not None else {}
-    ft_cost = est.approach("fine-tuned")
-    # the fine-tuned row: the run of the estimate's model, else the best-scoring fine-tune
-    ft_results = {k: v for k, v in results.items() if v.approach == "fine-tuned"}
-    chosen = None
-    if ft_results:
-        chosen = next(
-            (v for v in ft_results.values() if ft_cost and v.model == ft_cost.model),
-            max(ft_results.values(), key=lambda r: r.score or 0.0),
-        )
-    measured = {k: v for k, v in results.items() if v.approach != "fine-tuned"}
-    if chosen is not None:
-        measured["fine-tuned"] = chosen
-    facts = []
-    for cost in est.approaches:
-        model = cost.model
-        if cost.approach == "fine-tuned" and chosen is not None:
-            model = chosen.model
-        facts.append(
-            ApproachFacts(
-                approach=cost.approach,
-                model=model,
-                per_request=cost.per_request,
-                one_off=cost.one_off,
-                examples_needed=len(setup.examples)
-                if cost.approach == "few-shot"
-                else len(data.per_example),
-                train_time=_train_time(db, model) if cost.approach == "fine-tuned" else "",
-            )
-        )
-    notes = [n for n in est.notes]
-    deadline = _shutdown_note(ft_cost, est, provider_kind, today)
-    if deadline:
-        notes.insert(0, deadline)
-    if group is not None and not group.finished:
-        notes.append("the evaluation is still running: figures will change")
-    return make_verdict(
-        facts,
-        measured,
-        volume=est.settings.volume,
-        break_even=est.break_even,
-        horizon_months=horizon_months or DEFAULT_HORIZON_MONTHS,
-        prices_as_of=est.prices_as_of,
-        notes=notes,
-        ft_months_left=_months_left(ft_cost, provider_kind, today),
+    models = {r.model for r in results.values() if r.approach == "fine-tuned"}
+    ft = est.approach("fine-tuned")
+    if ft is not None:
+        models.add(ft.model)
+    return verdict_for(
+        est,
+        results,
+        examples_needed={
+            "few-shot": len(setup.examples),
+            "few-shot-similar": len(setup.examples),
+            "fine-tuned": len(data.per_example),
+        },
+        train_times={m: _train_time(db, m) for m in models},
+        still_running=group is not None and not group.finished,
+        horizon_months=horizon_months,
+        provider_kind=provider_kind,
+        today=today,
     )
-
-
-def _months_left(ft_cost: Any, provider_kind: str, today: Any) -> float | None:
-    from datetime import date
-
-    if provider_kind != "openai" or ft_cost is None or ft_cost.price is None:
-        return None
-    if not ft_cost.price.shutdown:
-        return None
-    days = (date.fromisoformat(ft_cost.price.shutdown) - (today or date.today())).days
-    return max(0.0, days / 30)
-
-
-def _shutdown_note(ft_cost: Any, est: Estimate, provider_kind: str, today: Any) -> str:
-    """OpenAI retires fine-tuned gpt-4o/4.1 models on a fixed date: a fine-tune must pay back first."""
-    from datetime import date
-
-    if ft_cost is None or ft_cost.price is None or not ft_cost.price.shutdown:
-        return ""
-    if provider_kind != "openai":
-        return ""
-    day = today or date.today()
-    end = date.fromisoformat(ft_cost.price.shutdown)
-    days = (end - day).days
-    if days < 0:
-        return f"fine-tuned {ft_cost.price.family} models stopped working on {end.isoformat()} at OpenAI"
-    text = (
-        f"OpenAI stops serving fine-tuned {ft_cost.price.family} models on {end.isoformat()} "
-        f"({days} days from now; new training jobs end 2027-01-06)"
-    )
-    months = est.break_even_months
-    if months is not None and months * 30 > days:
-        text += ": at your volume the fine-tune would not pay back before then"
-    return text
 
 
 def _train_time(db: sqlite_utils.Database, model: str) -> str:
@@ -730,13 +711,46 @@ def _train_time(db: sqlite_utils.Database, model: str) -> str:
 
 # --- running an evaluation: the store's side -------------------------------------------------------
 
+LIBRARY = "library"  # the held-out scope of the examples kept outside any dataset (Examples pane)
+
+
+def scope_dataset_id(db: sqlite_utils.Database, scope: str | None) -> int | None | type[...]:
+    """The examples filter for a held-out scope: None = every test example (library and datasets),
+    "library" = those outside any dataset, else a dataset's name (KeyError when none has it)."""
+    from workbench.store.examples import find_dataset
+
+    if not scope:
+        return ...
+    if scope == LIBRARY:
+        return None
+    dataset = find_dataset(db, scope)
+    if dataset is None:
+        raise KeyError(f"no dataset named {scope!r}")
+    return dataset.id
+
+
+def scope_words(scope: str | None) -> str:
+    if not scope:
+        return "all test examples"
+    return "the library's test examples" if scope == LIBRARY else f"dataset {scope}"
+
+
+def held_out_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many test examples each scope holds: "library" and each dataset by name."""
+    rows = db.execute(
+        """select d.name, count(*) from examples e left join datasets d on d.id = e.dataset_id
+           where e.split = 'test' and e.deleted_at is null and e.data is not null
+           group by e.dataset_id order by d.name"""
+    ).fetchall()
+    return {(name if name is not None else LIBRARY): n for name, n in rows}
+
 
 def eval_cases(
     db: sqlite_utils.Database, dataset_id: int | None | type[...] = ..., limit: int | None = None
 ) -> list[Any]:
     """The held-out test examples as questions with expected answers (rows without a final
     assistant reply are skipped: there is nothing to score them against)."""
-    from workbench.core.evaluate import eval_case
+    from workbench.core.evaluation.scoring import eval_case
 
     cases = []
     for example in test_examples(db, dataset_id, limit):
@@ -746,66 +760,190 @@ def eval_cases(
     return cases
 
 
-def prompt_parts(setup: PromptSetup) -> Any:
-    from workbench.core.evaluate import PromptParts
-    from workbench.core.fewshot import few_shot_messages
-
-    return PromptParts(
-        system=setup.system,
-        ft_system=setup.ft_system,
-        few_shot=tuple(few_shot_messages(setup.examples)),
-        params=dict(setup.params),
-    )
-
-
-def start_evaluation(
+def plan_from_store(
     db: sqlite_utils.Database,
-    setup: PromptSetup,
-    dataset_name: str | None,
-    cases: Sequence[Any],
-    scorer: dict[str, Any],
+    prompt_name: str,
     *,
-    seed: int,
-    mode: str = "concurrent",
-    extra_ft_models: Sequence[str] = (),
-) -> tuple[str, list[EvalRun]]:
-    """Create one run per approach (a new group); returns (group id, runs)."""
-    group = new_group_id()
-    runs = [
-        create_run(
-            db,
-            eval_name=eval_name_for(setup.prompt_name, dataset_name),
-            group_id=group,
-            approach=approach,
-            model=model,
-            scorer=scorer,
-            seed=seed,
-            items_total=len(cases),
-            prompt_name=setup.prompt_name,
-            mode=mode,
-        )
-        for approach, model in approaches_for(setup, extra_ft_models)
-    ]
-    return group, runs
+    scorer: Any,
+    terms: Any,
+    approaches: Sequence[str] | None = None,
+    scope: str | None = None,
+    ft_models: Sequence[str] = (),
+    default_model: str = "gpt-4.1-mini-2025-04-14",
+    seed: int | None = None,
+    resume: bool = False,
+    profile: str = "",
+) -> Any:
+    """The EvalPlan for a prompt on a held-out scope. `approaches=None`: zero-shot, few-shot when
+    examples are selected, few-shot-similar when the prompt's selection is "similar", fine-tuned
+    for each model known (the prompt's ft_model and `ft_models`). `resume`: go on with the newest
+    unfinished evaluation of the same eval name when there is one.
+    Raises KeyError (unknown dataset) or ValueError (an approach that cannot run, named)."""
+    import random
 
+    from workbench.core.evaluation.engine import ApproachPlan, EvalPlan
+    from workbench.store.prompts import latest_version
+    from workbench.store.selection import few_shot_pool, get_selection
 
-def record_outcome(db: sqlite_utils.Database, run_id: int, case: Any, outcome: Any) -> None:
-    """Store a provider Outcome for one case."""
-    record_item(
-        db,
-        EvalItem(
-            run_id=run_id,
-            example_id=case.example_id,
-            question=case.question,
-            expected=case.expected,
-            answer=outcome.answer,
-            passed=outcome.passed,
-            detail=outcome.detail,
-            latency_ms=outcome.latency_ms,
-            input_tokens=outcome.input_tokens,
-            output_tokens=outcome.output_tokens,
-            cached_tokens=outcome.cached_tokens,
-            cost_usd=outcome.cost_usd,
-            error=outcome.error,
-        ),
+    setup = load_prompt_setup(db, prompt_name, default_model=default_model)
+    cases = tuple(eval_cases(db, scope_dataset_id(db, scope)))
+    selection = get_selection(db, prompt_name)
+    pool = tuple(few_shot_pool(db))
+    fts = [m for m in dict.fromkeys([setup.ft_model, *ft_models]) if m]
+    if approaches is None:
+        approaches = ["zero-shot"]
+        if selection.mode == "similar" and pool:
+            approaches.append("few-shot-similar")
+        elif setup.examples:
+            approaches.append("few-shot")
+        if fts:
+            approaches.append("fine-tuned")
+    plans: list[ApproachPlan] = []
+    for name in dict.fromkeys(approaches):
+        if name == "fine-tuned":
+            if not fts:
+                raise ValueError(
+                    "fine-tuned: no fine-tuned model (set one on the prompt or pass it)"
+                )
+            plans.extend(ApproachPlan("fine-tuned", m) for m in fts)
+            continue
+        if name == "few-shot" and not setup.examples:
+            raise ValueError("few-shot: the prompt has no few-shot examples selected")
+        if name == "few-shot-similar" and not pool:
+            raise ValueError("few-shot-similar: there are no few-shot examples to pick from")
+        plans.append(ApproachPlan(name, setup.model))
+    eval_name = eval_name_for(prompt_name, scope)
+    group = resumable_group(db, eval_name) if resume else None
+    version = latest_version(db, prompt_name)
+    if scorer.kind == "judge" and scorer.judge_model is None:
+        from dataclasses import replace
+
+        scorer = replace(scorer, judge_model=setup.model)
+    return EvalPlan(
+        eval_name=eval_name,
+        prompt_name=prompt_name,
+        prompt=setup,
+        approaches=tuple(plans),
+        cases=cases,
+        scorer=scorer,
+        examples=setup.examples,
+        pool=pool,
+        similar_k=selection.k if selection.mode == "similar" else 3,
+        seed=group.runs[0].seed if group else (random.randrange(1 << 30) if seed is None else seed),
+        terms=terms,
+        group_id=group.group_id if group else None,
+        scope=scope_words(scope),
+        version_id=version.id if version else None,
+        version_number=version.number if version else None,
+        profile=profile,
     )
+
+
+def resumable_group(db: sqlite_utils.Database, eval_name: str) -> EvalGroup | None:
+    """The newest evaluation of this eval left unfinished (killed, stopped, a batch out)."""
+    group = latest_group(db, eval_name)
+    if group is None or group.finished and not any(r.status == "cancelled" for r in group.runs):
+        return None
+    return group
+
+
+class EvalLedger:
+    """The SQLite side of core.evaluation.engine: eval runs and items, and a Run per request."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def open_runs(self, plan: Any, mode: str) -> tuple[str, dict[Any, int]]:
+        """The runs of the plan's group (resumed) or of a new one; one run per approach."""
+        group = plan.group_id or new_group_id()
+        existing = {
+            (r.approach, r.model): r for r in list_runs(self.db, group_id=group, limit=None)
+        }
+        runs: dict[Any, int] = {}
+        for target in plan.approaches:
+            run = existing.get((target.approach, target.model))
+            if run is None:
+                run = create_run(
+                    self.db,
+                    eval_name=plan.eval_name,
+                    group_id=group,
+                    approach=target.approach,
+                    model=target.model,
+                    scorer=plan.scorer.to_json(),
+                    seed=plan.seed,
+                    items_total=len(plan.cases),
+                    prompt_name=plan.prompt_name,
+                    mode=mode,
+                )
+            else:
+                with self.db.atomic():
+                    self.db.execute(
+                        "update eval_runs set status = ?, finished_at = null, items_total = ? "
+                        "where id = ?",
+                        ["batch" if mode == "batch" else "running", len(plan.cases), run.id],
+                    )
+            runs[target] = run.id
+        return group, runs
+
+    def answered(self, run_id: int) -> set[int]:
+        rows = self.db.execute(
+            "select example_id from eval_items where run_id = ? and error is null", [run_id]
+        )
+        return {r[0] for r in rows}
+
+    def record(self, item: Any, plan: Any) -> None:
+        from workbench.store.runs import record_run
+
+        case = item.case
+        record_item(
+            self.db,
+            EvalItem(
+                run_id=item.run_id,
+                example_id=case.example_id,
+                question=case.question,
+                expected=case.expected,
+                answer=item.answer,
+                passed=item.passed,
+                detail=item.detail,
+                latency_ms=item.latency_ms,
+                input_tokens=item.input_tokens,
+                output_tokens=item.output_tokens,
+                cached_tokens=item.cached_tokens,
+                cost_usd=item.cost_usd,
+                error=item.error,
+            ),
+        )
+        record_run(
+            self.db,
+            prompt_name=plan.prompt_name,
+            approach=item.approach,
+            model=item.model,
+            messages=item.messages,
+            params=item.params,
+            answer=item.answer,
+            status="error" if item.error else "ok",
+            version_id=plan.version_id,
+            version_number=plan.version_number,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+            latency_ms=None if item.latency_ms is None else round(item.latency_ms),
+            cost_usd=item.cost_usd,
+            error_kind="eval" if item.error else None,
+            error_message=item.error,
+            profile=plan.profile,
+            eval_run_id=item.run_id,
+        )
+
+    def finish(self, run_id: int, status: str, error: str | None = None) -> None:
+        finish_run(self.db, run_id, status, error)
+
+    def batch_id(self, run_id: int) -> str | None:
+        return get_run(self.db, run_id).batch_id
+
+    def set_batch(self, run_id: int, batch_id: str | None) -> None:
+        with self.db.atomic():
+            self.db.execute("update eval_runs set batch_id = ? where id = ?", [batch_id, run_id])
+
+    def item_results(self, run_id: int) -> list[Any]:
+        return item_results(self.db, run_id)

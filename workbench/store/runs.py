@@ -50,6 +50,13 @@ def r001_runs(db: sqlite_utils.Database) -> None:
     db.execute("create index runs_prompt on runs (prompt_name, created_at desc)")
 
 
+@migration
+def r002_runs_eval_run(db: sqlite_utils.Database) -> None:
+    """A run sent by an evaluation names its eval run (eval_runs.id), so History can show it."""
+    db.execute("alter table runs add column eval_run_id integer")
+    db.execute("create index runs_eval_run on runs (eval_run_id)")
+
+
 @dataclass
 class Run:
     id: int
@@ -72,6 +79,7 @@ class Run:
     rerun_of: int | None = None
     profile: str = ""
     created_at: str = ""
+    eval_run_id: int | None = None  # the evaluation run that sent it (None: a run of its own)
 
     @property
     def version_label(self) -> str:
@@ -112,6 +120,7 @@ def record_run(
     error_message: str | None = None,
     rerun_of: int | None = None,
     profile: str = "",
+    eval_run_id: int | None = None,
 ) -> Run:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
@@ -120,8 +129,8 @@ def record_run(
             """insert into runs (prompt_name, version_id, version_number, approach, model, params,
                                  messages, answer, status, input_tokens, output_tokens,
                                  cached_tokens, latency_ms, cost_usd, error_kind, error_message,
-                                 rerun_of, profile, created_at)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 rerun_of, profile, created_at, eval_run_id)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 prompt_name,
                 version_id,
@@ -142,6 +151,7 @@ def record_run(
                 rerun_of,
                 profile,
                 now(),
+                eval_run_id,
             ],
         )
     return get_run(db, cursor.lastrowid)

@@ -29,6 +29,26 @@ def s001_few_shot_selections(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def s002_similar_mode(db: sqlite_utils.Database) -> None:
+    """Allow mode 'similar' (k most similar per input): SQLite rebuilds the table for a new check."""
+    db.execute("alter table few_shot_selections rename to few_shot_selections_old")
+    db.execute(
+        """
+        create table few_shot_selections (
+            prompt_name text primary key,
+            mode text not null default 'manual'
+                check (mode in ('manual', 'recent', 'tag', 'similar')),
+            ids text not null default '[]',   -- manual picks, JSON list of example ids, prompt order
+            k integer not null default 3,
+            tag text,
+            updated_at text not null
+        )"""
+    )
+    db.execute("insert into few_shot_selections select * from few_shot_selections_old")
+    db.execute("drop table few_shot_selections_old")
+
+
 def get_selection(db: sqlite_utils.Database, prompt_name: str) -> FewShotSelection:
     """The saved selection, or an empty manual pick for a prompt that has none yet."""
     row = db.execute(
@@ -86,11 +106,33 @@ def _newest(db: sqlite_utils.Database, k: int, tag: str | None, tagged: bool) ->
     return found
 
 
+def few_shot_pool(db: sqlite_utils.Database) -> list[Example]:
+    """Every live few-shot candidate (what "similar" picks from per input), oldest first."""
+    rows = db.query(
+        "select * from examples where split = ? and deleted_at is null and data is not null "
+        "order by created_at, id",
+        [FEW_SHOT],
+    )
+    return [e for e in (_example(r) for r in rows) if is_candidate(e)]
+
+
 def selected_examples(db: sqlite_utils.Database, prompt_name: str) -> list[Example]:
-    """The examples the prompt's few-shot approach sends: few-shot split, not deleted, prompt order."""
+    """The examples the prompt's few-shot approach sends: few-shot split, not deleted, prompt order.
+    For "similar" the choice is per input (core.fewshot.select_similar on few_shot_pool): this is
+    the k most recent, a stand-in of the right size for previews and estimates without an input."""
     selection = get_selection(db, prompt_name)
     if selection.mode == "manual":
         candidates = _by_ids(db, selection.ids)
     else:
         candidates = _newest(db, selection.k, selection.tag, tagged=selection.mode == "tag")
     return select_examples(candidates, selection)
+
+
+def examples_for_input(db: sqlite_utils.Database, prompt_name: str, text: str) -> list[Example]:
+    """What the prompt's few-shot approach sends for this input (similar: chosen for `text`)."""
+    selection = get_selection(db, prompt_name)
+    if selection.mode != "similar":
+        return selected_examples(db, prompt_name)
+    from workbench.core.fewshot import select_similar
+
+    return select_similar(few_shot_pool(db), text, selection.k)

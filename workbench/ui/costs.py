@@ -92,6 +92,8 @@ class CostView:
     disagreements: list[int] = field(default_factory=list)
     test_items: int = 0
     error: str = ""
+    scope: str | None = None  # the held-out set: None = all, "library", or a dataset's name
+    held_out: dict[str, int] = field(default_factory=dict)  # test examples per scope
 
 
 class CostsScreen(PaneScreen):
@@ -116,7 +118,8 @@ class CostsScreen(PaneScreen):
         super().__init__(*args, **kwargs)
         self.view: CostView | None = None
         self.settings = EstimateSettings()
-        self.dataset: str | None = None
+        self.dataset: str | None = None  # None: never chosen (the first); "": chosen "(none)"
+        self.eval_scope: str | None = None  # the held-out set the Evaluate tab runs
         self._prompt = ""
         self._debounce: Timer | None = None
         self._loading = False  # True while widgets are being filled from saved settings
@@ -229,6 +232,7 @@ class CostsScreen(PaneScreen):
             terms=terms_for(self.app.config.profile),  # type: ignore[attr-defined]
         )
         self.dataset = saved.get("dataset")
+        self.eval_scope = saved.get("eval_scope") or None
         self._loading = True
         try:
             self.query_one("#volume", Input).value = fmt_count(self.settings.volume)
@@ -254,6 +258,7 @@ class CostsScreen(PaneScreen):
             caching=self.settings.caching,
             batch=self.settings.batch,
             dataset=self.dataset,
+            eval_scope=self.eval_scope,
             **extra,
         )
         save_cost_settings(db, self._prompt, data)
@@ -310,9 +315,8 @@ class CostsScreen(PaneScreen):
     def _dataset_chosen(self, event: Select.Changed) -> None:
         if self._loading:
             return
-        if event.value is Select.NULL:
-            return
-        value = str(event.value)
+        # "(none)" is a choice: no training cost, never a silent fall back to the first dataset
+        value = "" if event.value is Select.NULL else str(event.value)
         if value != self.dataset:
             self.dataset = value
             self.save_settings()
@@ -349,17 +353,26 @@ class CostsScreen(PaneScreen):
         if debounce:
             self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.recompute)
             return
-        self.compute(self._prompt or "default", self.settings, self.dataset)
+        self.compute(self._prompt or "default", self.settings, self.dataset, self.eval_scope)
+
+    def set_eval_scope(self, scope: str | None) -> None:
+        """The Evaluate tab narrowed the held-out set (None: every test example)."""
+        if scope != self.eval_scope:
+            self.eval_scope = scope
+            self.save_settings()
+            self.recompute()
 
     @work(thread=True, exclusive=True, group="costs-compute", description="computing costs")
-    def compute(self, prompt: str, settings: EstimateSettings, dataset: str | None) -> None:
-        view = build_view(self.app, prompt, settings, dataset)  # type: ignore[arg-type]
+    def compute(
+        self, prompt: str, settings: EstimateSettings, dataset: str | None, scope: str | None
+    ) -> None:
+        view = build_view(self.app, prompt, settings, dataset, scope)  # type: ignore[arg-type]
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show_view, view)
 
     def show_view(self, view: CostView) -> None:
         self.view = view
-        if view.dataset is not None and self.dataset not in view.datasets:
+        if self.dataset is None and view.dataset is not None:
             self.dataset = view.dataset  # the default choice: not a user change to react to
         self._show_datasets(view)
         self._show_estimate(view)
@@ -374,9 +387,10 @@ class CostsScreen(PaneScreen):
             self._loading = True
             select.set_options(plain_options(view.datasets))
             self.call_after_refresh(self._done_loading)
-        if view.dataset is not None and select.value != view.dataset:
+        wanted = view.dataset if view.dataset is not None else Select.NULL
+        if select.value != wanted:
             self._loading = True
-            select.value = view.dataset
+            select.value = wanted
             self.call_after_refresh(self._done_loading)
 
     def _show_estimate(self, view: CostView) -> None:
@@ -495,28 +509,22 @@ class CostsScreen(PaneScreen):
         text = verdict_markdown(
             self.view.verdict, title=f"Fine-tune or prompt-engineer? ({self.view.prompt})"
         )
-        path = export_path(self.view.prompt)
+        path = export_path(self.view.prompt, Path(self.app.db_path))  # type: ignore[attr-defined]
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            from workbench.config import data_dir
-
-            path = data_dir() / path.name
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-            except OSError:
-                self.notify(f"could not write the verdict: {exc.strerror}", severity="error")
-                return
-        self.notify(f"verdict written to {path}", title="Exported", timeout=8)
+            self.notify(f"could not write the verdict to {path}: {exc.strerror}", severity="error")
+            return
+        self.notify(f"verdict written to {path}", title="Exported", timeout=8, markup=False)
         self.last_export = path
 
 
-def export_path(prompt: str) -> Path:
-    """verdict-<prompt>-<date>.md in the directory the app was started from."""
+def export_path(prompt: str, db_path: Path) -> Path:
+    """exports/verdict-<prompt>-<date>.md beside the database (not wherever the app started)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in prompt).strip("-") or "prompt"
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return Path.cwd() / f"verdict-{safe}-{stamp}.md"
+    return db_path.parent / "exports" / f"verdict-{safe}-{stamp}.md"
 
 
 def _two_lines(text: str, width: int) -> str:
@@ -556,24 +564,43 @@ def _one_off(value: float | None) -> Text:
     return _usd(value)
 
 
-def build_view(app: Any, prompt: str, settings: EstimateSettings, dataset: str | None) -> CostView:
-    """Read the store and compute estimate, eval results and verdict (runs in a thread)."""
-    from workbench.core.evaluate import disagreements
+def build_view(
+    app: Any,
+    prompt: str,
+    settings: EstimateSettings,
+    dataset: str | None,
+    scope: str | None = None,
+) -> CostView:
+    """Read the store and compute estimate, eval results and verdict (runs in a thread).
+    `dataset` (training cost): None = the first dataset, "" = none. `scope`: the held-out set."""
+    from workbench.core.evaluation.scoring import disagreements
     from workbench.store import evals
     from workbench.store.db import open_db
-    from workbench.store.examples import find_dataset, list_datasets
+    from workbench.store.examples import list_datasets
 
     db = open_db(app.db_path)
     try:
         names = [d.name for d in list_datasets(db)]
-        chosen = dataset if dataset in names else (names[0] if names else None)
+        if dataset is None:
+            chosen = names[0] if names else None
+        else:
+            chosen = dataset if dataset in names else None
+        held_out = evals.held_out_counts(db)
+        if scope and scope not in held_out and scope not in names:
+            scope = None  # a dataset since deleted: back to every test example, said in the select
         setup = evals.load_prompt_setup(db, prompt, default_model=app.config.profile.default_model)
-        est, data = evals.estimate_from_store(
-            db, setup, settings, dataset_name=chosen, overrides=app.config.prices
-        )
-        eval_name = evals.eval_name_for(prompt, data.dataset)
+        eval_name = evals.eval_name_for(prompt, scope)
         groups = evals.list_groups(db, eval_name, limit=6)
         group = groups[0] if groups else None
+        est, data = evals.estimate_from_store(
+            db,
+            setup,
+            settings,
+            dataset_name=chosen or None,
+            overrides=app.config.prices,
+            group=group,
+            allow_none=True,
+        )
         verdict = evals.verdict_from_store(
             db, setup, est, data, group, provider_kind=app.config.profile.kind
         )
@@ -584,10 +611,11 @@ def build_view(app: Any, prompt: str, settings: EstimateSettings, dataset: str |
             diffs = disagreements(
                 {r.approach + r.model: evals.item_results(db, r.id) for r in group.runs}
             )
-        ds = find_dataset(db, chosen) if chosen else None
-        test_items = evals.count_test_examples(db, ds.id) if ds else evals.count_test_examples(db)
-        return CostView(
+        test_items = sum(held_out.values()) if not scope else held_out.get(scope, 0)
+        view = CostView(
             prompt, names, chosen, est, verdict, group, results, history, diffs, test_items
         )
+        view.scope, view.held_out = scope, held_out
+        return view
     finally:
         db.close()

@@ -1,16 +1,15 @@
 """The Evaluate tab: run the held-out test examples through each approach, compare the scores.
 
-Small sets run concurrently in an async worker (bounded in-flight requests, a progress bar); with
-"Batch API" ticked (or a set of BATCH_THRESHOLD+ items) they go through the provider's Batch API in
-a thread worker that watches the batch like a job. Every answer is stored as it arrives, so a
-stopped or crashed run keeps what it got.
+The work is core.evaluation.engine.run_evaluation in a thread worker (concurrent requests, or the
+Batch API when ticked or for BATCH_THRESHOLD+ items); this tab only starts it, shows its progress
+and the results. Every answer is stored as it arrives, so a stopped or killed run keeps what it
+got, and `e` goes on with it (only the missing items are asked).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
+import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -20,16 +19,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
-from textual.worker import get_current_worker
 
 from workbench.core.display import plural
-from workbench.core.evaluate import (
-    SCORER_LABELS,
-    Scorer,
-    ScorerError,
-    fmt_score,
-    fmt_usd,
-)
+from workbench.core.evaluation.formatting import fmt_score, fmt_usd
+from workbench.core.evaluation.scoring import SCORER_LABELS, Scorer, ScorerError
 
 if TYPE_CHECKING:
     from workbench.ui.costs import CostView
@@ -44,6 +37,7 @@ ARG_HINTS = {
     "judge": "judge model (default: the prompt's)",
 }
 DISAGREEMENTS_SHOWN = 100
+ALL_SCOPE = "__all__"  # the Select's value for "every test example, library and datasets"
 
 
 def short_model(model: str, width: int) -> str:
@@ -103,6 +97,9 @@ class EvalPanel(Vertical):
         self._loading = False
         self.running = False
         self._user_stopped = False  # x pressed: do not resume watching batches by itself
+        self._cancel = threading.Event()  # the running evaluation's stop signal
+        self._filling_scope = False
+        self._scope_options: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="eval-controls"):
@@ -120,6 +117,15 @@ class EvalPanel(Vertical):
                 id="eval-batch",
                 compact=True,
                 tooltip="Half price, asynchronous (up to 24 h)",
+            )
+        with Horizontal(id="eval-scope-row"):
+            yield Label("Held-out set", classes="cost-label")
+            yield Select(
+                [("all test examples", ALL_SCOPE)],
+                id="eval-scope",
+                value=ALL_SCOPE,
+                allow_blank=False,
+                compact=True,
             )
         with Horizontal(id="eval-progress-row"):
             # hidden until an evaluation starts: with no total it pulses as if one were running
@@ -187,19 +193,53 @@ class EvalPanel(Vertical):
         event.stop()
         self._save()
 
+    @on(Select.Changed, "#eval-scope")
+    def _scope_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if self._loading or self._filling_scope:
+            return
+        value = str(event.value)
+        self.screen.set_eval_scope(None if value == ALL_SCOPE else value)  # type: ignore[attr-defined]
+
     # --- showing -------------------------------------------------------------------------------
 
+    def _show_scopes(self, view: CostView) -> None:
+        """The held-out sets and how many test examples each holds."""
+        from workbench.store.evals import LIBRARY
+
+        counts = view.held_out
+        options = [(f"all test examples ({sum(counts.values())})", ALL_SCOPE)]
+        options.append((f"library, outside datasets ({counts.get(LIBRARY, 0)})", LIBRARY))
+        options += [(f"dataset {name} ({counts.get(name, 0)})", name) for name in view.datasets]
+        select = self.query_one("#eval-scope", Select)
+        wanted = view.scope or ALL_SCOPE
+        if options != self._scope_options or select.value != wanted:
+            self._filling_scope = True
+            self._scope_options = options
+            select.set_options(options)
+            select.value = wanted
+            self.call_after_refresh(self._scope_filled)
+
+    def _scope_filled(self) -> None:
+        self._filling_scope = False
+
     def show(self, view: CostView) -> None:
+        from workbench.core.evaluation.verdict import measured_per_request
+
         self.view = view
+        self._show_scopes(view)
+        settings = view.estimate.settings
         table = self.query_one("#eval-table", DataTable)
         table.clear()
         for label, r in view.results.items():
+            # the verdict's figure: this evaluation's answers, hourly terms included
+            cost = measured_per_request(r, settings.terms, settings.volume)
             table.add_row(
                 Text(short_model(label, 14)),
                 Text(fmt_score(r)),
                 Text(_latency(r)),
                 # nothing answered: nothing to price (not a missing price)
-                Text("–" if r.n == 0 else fmt_usd(r.cost_per_request), justify="right"),
+                Text("–" if r.n == 0 else fmt_usd(cost), justify="right"),
                 Text(str(r.errors), style="red" if r.errors else "", justify="right"),
                 key=label,
             )
@@ -224,10 +264,13 @@ class EvalPanel(Vertical):
         self.resume_batches(view)
         if not self.running:
             status = self.query_one("#eval-status", Static)
+            from workbench.store.evals import scope_words
+
             if view.group is None:
                 status.update(
                     Text(
-                        f"{view.test_items} held-out test examples · e: run the evaluation",
+                        f"{view.test_items} held-out test examples ({scope_words(view.scope)}) "
+                        "· e: run the evaluation",
                         style="dim" if view.test_items else "yellow",
                     )
                 )
@@ -292,7 +335,7 @@ class EvalPanel(Vertical):
             body.append("\n")
         self.app.push_screen(AnswersDialog(f"Test item {example_id}", body))
 
-    # --- running -------------------------------------------------------------------------------
+    # --- running: core.evaluation.engine does the work; this starts it and shows progress ----
 
     def start(self) -> None:
         if self.running:
@@ -306,14 +349,27 @@ class EvalPanel(Vertical):
             return
         screen: Any = self.screen
         batch = self.query_one("#eval-batch", Checkbox).value
-        dataset = self.view.dataset if self.view is not None else screen.dataset
+        scope = screen.eval_scope
         self._user_stopped = False
-        self.running = True
-        self.run_eval(screen._prompt or "default", dataset, scorer, batch)
+        self._begin(0, "starting")
+        self.run_eval(screen._prompt or "default", scope, scorer, batch, resume=True)
 
     def action_stop(self) -> None:
         self._user_stopped = True
-        self.workers.cancel_group(self, "costs-eval")
+        self._cancel.set()
+
+    def reset_after_failure(self, message: str = "") -> None:
+        """A worker died: never leave the panel "running" (the app's worker router calls this)."""
+        self._cancel.set()
+        self._end(
+            message or "the evaluation stopped with an error: the answers so far are kept", "red"
+        )
+
+    def worker_failed(self, worker: Any, error: BaseException | None) -> None:
+        """The app's worker router calls this when the evaluation worker dies: reset the panel."""
+        from workbench.core.redact import redact_secrets
+
+        self.reset_after_failure(redact_secrets(f"the evaluation stopped: {error}"))
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#eval-status", Static).update(Text(text, style=style))
@@ -321,211 +377,125 @@ class EvalPanel(Vertical):
     def _begin(self, total: int, mode: str) -> None:
         self.running = True
         bar = self.query_one("#eval-progress", ProgressBar)
-        bar.update(total=total, progress=0)
+        bar.update(total=total or None, progress=0)
         bar.display = True
-        self._status(f"running {total} answers ({mode}) · x: stop")
+        self._status(f"running {total} answers ({mode}) · x: stop" if total else "starting…")
 
-    def _advance(self) -> None:
-        self.query_one("#eval-progress", ProgressBar).advance(1)
+    def _progress(self, done: int, total: int) -> None:
+        self.query_one("#eval-progress", ProgressBar).update(total=total, progress=done)
 
     def _end(self, message: str, style: str = "") -> None:
         self.running = False
+        self.query_one("#eval-progress", ProgressBar).display = False
         self._status(message, style)
         self.screen.recompute()  # type: ignore[attr-defined]
 
-    def worker_failed(self, worker: Any, error: BaseException | None) -> None:
-        """An unexpected error (reported by the app's worker router) ends the run, not the panel."""
-        from workbench.core.redact import redact_secrets
-
-        self._end(redact_secrets(f"evaluation failed: {error}"), "red")
-
-    @work(exclusive=True, group="costs-eval", exit_on_error=False, description="evaluation")
-    async def run_eval(self, prompt: str, dataset: str | None, scorer: Scorer, batch: bool) -> None:
-        from workbench.providers.evals import BATCH_THRESHOLD, EvalTarget, run_concurrently
-        from workbench.providers.openai_api import explain_error, make_async_client
-        from workbench.store import evals
-        from workbench.store.examples import find_dataset
-
-        app: Any = self.app
-        db = app.db
-        setup = evals.load_prompt_setup(db, prompt, default_model=app.config.profile.default_model)
-        ds = find_dataset(db, dataset) if dataset else None
-        cases = evals.eval_cases(db, ds.id if ds else ...)
-        if not cases:
-            self.running = False
-            self._status(
-                "no held-out test examples: mark some examples as 'test' in Training data",
-                "yellow",
-            )
-            return
-        if setup.ft_model == "" and not setup.examples:
-            self.app.notify(
-                "only zero-shot can run: pick few-shot examples or a fine-tuned model "
-                "in the Prompt pane to compare",
-                severity="warning",
-            )
-        if scorer.kind == "judge" and scorer.judge_model is None:
-            scorer = Scorer("judge", judge_model=setup.model)
-        use_batch = batch or len(cases) >= BATCH_THRESHOLD
-        try:  # no key, no runs: a failed start must not hide the last real evaluation
-            client = make_async_client(app.config.profile)
-        except Exception as exc:
-            self.running = False
-            self._status(explain_error(exc).message, "red")
-            return
-        seed = random.randrange(1 << 30)
-        scorer_json = {**scorer.to_json()}
-        group, runs = evals.start_evaluation(
-            db,
-            setup,
-            ds.name if ds else _first_dataset(db),
-            cases,
-            scorer_json,
-            seed=seed,
-            mode="batch" if use_batch else "concurrent",
-        )
-        targets = [EvalTarget(r.id, r.approach, r.model) for r in runs]
-        if use_batch:
-            await client.close()
-            self.run_batch([r.id for r in runs], cases, evals.prompt_parts(setup), scorer, seed)
-            return
-        self._begin(len(cases) * len(targets), "concurrently")
-
-        answered: dict[int, int] = {}  # run id -> items that got an answer
-        first_error: dict[int, str] = {}
-
-        def on_item(target: EvalTarget, case: Any, outcome: Any) -> None:
-            evals.record_outcome(db, target.key, case, outcome)
-            if outcome.error:
-                first_error.setdefault(target.key, outcome.error)
-            else:
-                answered[target.key] = answered.get(target.key, 0) + 1
-            self._advance()
-
-        try:
-            await run_concurrently(
-                client,
-                cases,
-                targets,
-                scorer,
-                evals.prompt_parts(setup),
-                on_item,
-                seed=seed,
-                overrides=app.config.prices,
-            )
-        except asyncio.CancelledError:
-            for run in runs:
-                evals.finish_run(db, run.id, "cancelled")
-            self._end("stopped: the answers so far are kept", "yellow")
-            raise
-        finally:
-            await client.close()
-        for run in runs:
-            if answered.get(run.id) or run.id not in first_error:
-                evals.finish_run(db, run.id, "done")
-            else:  # not one answer: say why rather than show a table of errors
-                evals.finish_run(db, run.id, "failed", first_error[run.id])
-        self._end(
-            f"done: {plural(len(cases), 'item')} × {plural(len(targets), 'approach', 'approaches')}"
-        )
-
-    @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False, description="batch")
-    def run_batch(
-        self, run_ids: list[int], cases: list[Any], parts: Any, scorer: Scorer, seed: int
+    @work(
+        thread=True,
+        exclusive=True,
+        group="costs-eval",
+        exit_on_error=False,
+        description="evaluation",
+    )
+    def run_eval(
+        self, prompt: str, scope: str | None, scorer: Scorer, batch: bool, *, resume: bool
     ) -> None:
-        """Submit a batch per run (unless it has one: a resumed watch), then watch and score each."""
-        from workbench.providers.evals import (
-            EvalTarget,
-            collect_batch,
-            submit_batch,
-            wait_for_batch,
-        )
+        """Plan from the store, run core.evaluation.engine.run_evaluation, report as it goes."""
+        import threading
+
+        from workbench.core.evaluation.engine import BATCH_THRESHOLD, run_evaluation
+        from workbench.core.provider_pricing import terms_for
+        from workbench.providers.evals import SdkBatches, sdk_chat
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store import evals
         from workbench.store.db import open_db
 
         app: Any = self.app
-        worker = get_current_worker()
-        db = open_db(app.db_path)
         call = app.call_from_thread
+        self._cancel = cancel = threading.Event()
+        db = open_db(app.db_path)
         try:
-            runs = [evals.get_run(db, run_id) for run_id in run_ids]
-            call(self._begin, len(cases) * len(runs), "Batch API")
-            client = make_client(app.config.profile)
-            for run in runs:
-                if not run.batch_id:
-                    target = EvalTarget(run.id, run.approach, run.model)
-                    run.batch_id = submit_batch(client, cases, target, parts)
-                    evals.set_batch(db, run.id, run.batch_id)
-            for run in runs:
-                target = EvalTarget(run.id, run.approach, run.model)
-                state = wait_for_batch(
-                    client,
-                    run.batch_id or "",
-                    should_stop=lambda: worker.is_cancelled,
-                    on_state=lambda s, r=run: call(
-                        self._status,
-                        f"{r.approach}: batch {s.status} {s.completed}/{s.total} · x: stop watching",
-                    ),
+            try:
+                plan = evals.plan_from_store(
+                    db,
+                    prompt,
+                    scorer=scorer,
+                    terms=terms_for(app.config.profile, app.config.prices),
+                    scope=scope,
+                    default_model=app.config.profile.default_model,
+                    resume=resume,
+                    profile=app.config.profile.name,
                 )
-                if not state.done:
-                    call(self._end, "stopped watching: the batches keep running at the provider")
-                    return
-
-                def on_item(t: Any, case: Any, outcome: Any) -> None:
-                    evals.record_outcome(db, t.key, case, outcome)
-                    call(self._advance)
-
-                collect_batch(
-                    client,
-                    state,
-                    cases,
-                    target,
-                    scorer,
-                    on_item,
-                    seed=seed,
-                    overrides=app.config.prices,
+            except (KeyError, ValueError) as exc:
+                call(self._end, str(exc).strip("'\""), "yellow")
+                return
+            if not plan.cases:
+                call(
+                    self._end,
+                    f"no held-out test examples in {plan.scope}: mark some examples as 'test' "
+                    "(Examples: p promotes, Training data: s splits)",
+                    "yellow",
                 )
-                status = "done" if state.status == "completed" else "failed"
-                evals.finish_run(db, run.id, status, state.errors or None)
-            call(
-                self._end,
-                f"done: {plural(len(cases), 'item')} × "
-                f"{plural(len(runs), 'approach', 'approaches')} (Batch API)",
+                return
+            if len(plan.approaches) == 1:
+                call(
+                    app.notify,
+                    "only zero-shot can run: pick few-shot examples or a fine-tuned model "
+                    "in the Prompt pane to compare",
+                    severity="warning",
+                )
+            group = evals.list_groups(db, plan.eval_name, limit=1)
+            batch_out = plan.group_id and group and any(r.batch_id for r in group[0].runs)
+            use_batch = batch or batch_out or len(plan.cases) >= BATCH_THRESHOLD
+            try:  # no key: say so, and keep the last real evaluation on screen
+                client = make_client(app.config.profile)
+            except Exception as exc:  # noqa: BLE001
+                call(self._end, explain_error(exc).message, "red")
+                return
+            mode = "Batch API" if use_batch else "concurrently"
+            call(self._begin, len(plan.cases) * len(plan.approaches), mode)
+            summary = run_evaluation(
+                evals.EvalLedger(db),
+                sdk_chat(client),
+                plan,
+                batch=SdkBatches(client) if use_batch else None,
+                progress=lambda done, total: call(self._progress, done, total),
+                cancel=cancel,
+                status=lambda text: call(self._status, f"{text} · x: stop watching"),
             )
-        except Exception as exc:
-            message = explain_error(exc).message
-            for run_id in run_ids:
-                if evals.get_run(db, run_id).status not in ("done", "failed"):
-                    evals.finish_run(db, run_id, "failed", message)
-            call(self._end, message, "red")
+            failed = [
+                r
+                for r in evals.list_runs(db, group_id=summary.group_id, limit=None)
+                if r.status == "failed"
+            ]
         finally:
             db.close()
+        if summary.cancelled:
+            note = " (batches keep running at the provider)" if use_batch else ""
+            call(self._end, f"stopped: the answers so far are kept{note} · e: go on", "yellow")
+            return
+        text = f"done: {len(plan.cases)} items × {len(plan.approaches)} approaches ({mode})"
+        if summary.asked < len(plan.cases) * len(plan.approaches):
+            text += f", {summary.asked} asked now (the rest were already answered)"
+        if failed:  # not one answer: say why rather than show a table of errors
+            names = ", ".join(r.approach for r in failed)
+            call(self._end, f"{text}\n{names}: no answer at all: {failed[0].error}", "red")
+            return
+        call(self._end, text)
 
     def resume_batches(self, view: CostView) -> None:
         """Watch again the batches of the latest evaluation (after a restart or a stop)."""
-        from workbench.store import evals
-        from workbench.store.examples import find_dataset
-
         if self.running or self._user_stopped or view.group is None:
             return
         waiting = [r for r in view.group.runs if r.status == "batch" and r.batch_id]
         if not waiting:
             return
-        app: Any = self.app
-        setup = evals.load_prompt_setup(
-            app.db, view.prompt, default_model=app.config.profile.default_model
-        )
-        ds = find_dataset(app.db, view.dataset) if view.dataset else None
-        cases = evals.eval_cases(app.db, ds.id if ds else ...)
-        first = waiting[0]
-        self.running = True
-        self.run_batch(
-            [r.id for r in waiting],
-            cases,
-            evals.prompt_parts(setup),
-            Scorer.from_json(first.scorer),
-            first.seed,
+        from workbench.core.evaluation.scoring import Scorer as _Scorer
+
+        screen: Any = self.screen
+        self._begin(0, "Batch API")
+        self.run_eval(
+            view.prompt, screen.eval_scope, _Scorer.from_json(waiting[0].scorer), True, resume=True
         )
 
 
@@ -533,10 +503,3 @@ def _latency(r: Any) -> str:
     if r.p50_ms is None:
         return "–"
     return f"{r.p50_ms / 1000:.2f}/{(r.p95_ms or r.p50_ms) / 1000:.2f}s"
-
-
-def _first_dataset(db: Any) -> str | None:
-    from workbench.store.examples import list_datasets
-
-    datasets = list_datasets(db)
-    return datasets[0].name if datasets else None

@@ -21,7 +21,6 @@ from workbench.core.fewshot import (
     FewShotSelection,
     ImportReport,
     TokenCosts,
-    read_import_rows,
 )
 from workbench.store import examples as store
 from workbench.store.selection import get_selection, selected_examples, set_selection
@@ -474,22 +473,11 @@ class ExamplesScreen(PaneScreen):
     def import_file(self, request: ImportRequest) -> ImportReport:
         from workbench.store.db import open_db
 
-        report = ImportReport(path=request.path.name)
         db = open_db(self.app.db_path)
-        try:
-            batch: list[dict] = []
-            for row in read_import_rows(request.path):
-                if row.data is None:
-                    report.skipped.append((row.line, row.error))
-                    continue
-                batch.append({"data": row.data, "tags": row.tags, "source_line": row.line})
-                if len(batch) >= IMPORT_BATCH:
-                    report.added += store.add_examples(db, batch, None, split=request.split)
-                    batch = []
-            if batch:
-                report.added += store.add_examples(db, batch, None, split=request.split)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            report.error = str(exc)
+        try:  # the same import as `workbench examples import`
+            report = store.import_library_file(
+                db, request.path, split=request.split, batch_size=IMPORT_BATCH
+            )
         finally:
             db.close()
         self.app.call_from_thread(self._import_done, report)

@@ -171,22 +171,18 @@ class JobsScreen(PaneScreen):
             limit=self.LIST_LIMIT,
         )
 
-    def _price(self, model: str) -> float | None:
-        from workbench.core.pricing import training_price_per_million
+    def _terms(self):
+        """The profile's price terms (core.pricing reads them; Azure's tier, [prices] overrides)."""
+        from workbench.core.provider_pricing import terms_for
 
-        try:
-            return training_price_per_million(model, self.app.config.prices)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a broken override must not break the list
-            return None
+        return terms_for(self.profile, getattr(self.app.config, "prices", None))
 
     def _row(self, job: cj.Job, now: float) -> JobRow:
         from workbench.store import jobs as store
 
-        if job.terminal:
-            progress = "" if job.status != "succeeded" else "done"
-        else:
-            points = cj.metric_series(store.progress_events(self.db, job.base_url, job.id))
-            progress = cj.progress(job, points, now).short()
+        points = cj.metric_series(store.progress_events(self.db, job.base_url, job.id))
+        done = cj.progress(job, points, now)
+        progress = ("" if job.status != "succeeded" else "done") if job.terminal else done.short()
         return JobRow(
             id=job.id,
             status=cj.status_label(job.status),
@@ -194,7 +190,7 @@ class JobsScreen(PaneScreen):
             created=cj.format_timestamp(job.created_at),
             elapsed=cj.format_duration(cj.elapsed_seconds(job, now)),
             progress=progress,
-            cost=cj.cost_so_far(job, self._price(job.model)).describe(),
+            cost=cj.cost_so_far(job, self._terms(), done).describe(),
             warning=bool(self.watch_notes.get(job.id)),
         )
 
@@ -230,7 +226,9 @@ class JobsScreen(PaneScreen):
             ),
             event_count=store.count_events(self.db, base_url, job_id),
             results=cj.decode_results_csv(csv_text) if csv_text else [],
-            cost=cj.cost_so_far(job, self._price(job.model)),
+            cost=cj.cost_so_far(
+                job, self._terms(), cj.progress(job, self._points(base_url, job_id), time.time())
+            ),
             watch_note=self.watch_notes.get(job_id, ""),
         )
 

@@ -345,7 +345,12 @@ class CreateJobModal(ModalScreen[str | None]):
             paths: tuple[Any, Any] | None = None
             if result is None or result.key != key or launch:
                 result, paths = build_preflight(
-                    db, request, dataset_id, key, self.app.config.profile
+                    db,
+                    request,
+                    dataset_id,
+                    key,
+                    self.app.config.profile,
+                    getattr(self.app.config, "prices", None),
                 )
                 self.app.call_from_thread(self._show_preflight, result)
             if not launch:
@@ -392,125 +397,36 @@ class LaunchError(Exception):
     """A launch step failed; the message is already in plain words."""
 
 
-def build_preflight(db, request: cj.JobRequest, dataset_id: int, key: tuple, profile=None):
-    """Export the dataset (a version per content), validate it for the model, and describe the
-    cost and time. Returns (Preflight, (train version+path, validation version+path or None))."""
-    from workbench.core.dataset import validate_file
-    from workbench.core.pricing import training_price_per_million
-    from workbench.store.dataset_export import (
-        ExportRefused,
-        export_counts,
-        export_source_lines,
-        export_version,
-    )
+def build_preflight(
+    db, request: cj.JobRequest, dataset_id: int, key: tuple, profile=None, overrides=None
+):
+    """The pre-flight (store.dataset_export.check_job, shared with `workbench jobs create`) as
+    styled text. Returns (Preflight, (train version+path, validation version+path or None))."""
+    from workbench.providers.fine_tuning import preflight_terms
+    from workbench.store.dataset_export import check_job
 
+    terms = preflight_terms(profile, request.model, overrides, today())
+    result, paths = check_job(db, request, dataset_id, **terms)
+    return Preflight(
+        key,
+        preflight_text(result),
+        result.ok,
+        result.estimated_tokens,
+        result.estimated_cost_usd,
+    ), paths
+
+
+LEVEL_STYLES = {"ok": "green", "error": "bold red", "warning": "yellow", "info": "", "note": "dim"}
+
+
+def preflight_text(result) -> Text:
+    """core.preflight lines, one per row, in the pane's colours."""
     text = Text()
-    splits = ["train", "validation"] if request.use_validation else ["train"]
-    # one rule with the Training pane's export and upload (store.dataset_export.export_counts):
-    # the valid rows go, the rows with problems are left out and counted
-    left_out = sum(export_counts(db, dataset_id, split)[1] for split in splits)
-    try:
-        train = export_version(db, dataset_id, "train", allow_problems=True)
-        valid = (
-            export_version(db, dataset_id, "validation", allow_problems=True)
-            if request.use_validation
-            else None
-        )
-    except ExportRefused as exc:
-        text.append(
-            f"✗ {exc}: fix the rows in Training data (F3, f lists them), then check again",
-            style="bold red",
-        )
-        return Preflight(key, text, False, left_out=left_out), None
-    if left_out:
-        text.append(
-            f"⚠ {plural(left_out, 'row')} with problems left out: the job trains on the "
-            f"{train[0].examples:,} valid rows (fix them in Training data, F3, f lists them)\n",
-            style="yellow",
-        )
-    report = validate_file(
-        train[1],
-        model=request.model,
-        method=request.method,
-        validation_path=valid[1] if valid else None,
-    )
-    ok = not report.errors
-    mark, style = ("✓", "green") if ok else ("✗", "bold red")
-    text.append(f"{mark} validation: {plural(report.examples, 'example')}", style=style)
-    if valid:
-        text.append(f" + {plural(valid[0].examples, 'validation example')}")
-    text.append(
-        f", {plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
-    )
-    sources = export_source_lines(db, dataset_id, "train")
-    for problem in [*report.errors, *report.warnings][:4]:
-        where = _where(problem, sources)
-        text.append(
-            f"\n  {where}{problem.message}", style="red" if problem in report.errors else "yellow"
-        )
-    chosen = request.hyperparameters.get("n_epochs")
-    epochs = chosen if isinstance(chosen, int) else report.epochs
-    per_epoch = report.tokens.billed_per_epoch
-    tokens = per_epoch * epochs
-    text.append(
-        f"\nbilled tokens: {per_epoch:,} per epoch × {plural(epochs, 'epoch')} = {tokens:,}"
-    )
-    if not isinstance(chosen, int):
-        text.append(
-            f"  (auto picks {plural(report.epochs, 'epoch')} for {plural(report.examples, 'example')})",
-            style="dim",
-        )
-    kind = getattr(profile, "kind", "openai")
-    if kind in ("azure", "local"):  # the provider's own terms (core/provider_pricing.py)
-        from workbench.core.provider_pricing import terms_for, training_rate
-
-        price = training_rate(request.model, terms_for(profile))
-    else:
-        price = training_price_per_million(request.model)
-    cost = tokens * price / 1_000_000 if price is not None else None
-    if kind == "local" and not price:
-        text.append("\nestimated cost: $0 plus your hardware (set hourly_cost in the profile)")
-    elif cost is not None:
-        text.append(f"\nestimated cost: ${cost:,.2f} (${price:g} per 1M training tokens)")
-    else:
-        text.append("\nestimated cost: no training price known for this model")
-    text.append(
-        f"\nestimated time: roughly {cj.format_duration(cj.estimate_duration_seconds(tokens))}"
-        " (queueing varies)"
-    )
-    model = cj.BaseModel(
-        request.model,
-        cj.KNOWN_FINE_TUNABLE.get(request.model),
-        "azure" if kind == "azure" else "openai",
-    )
-    text.append(f"\nbase model: {model.describe(today())}")
-    if kind == "azure":
-        from workbench.core.model_lifecycle import EXISTING_CUSTOMERS_NOTE
-        from workbench.providers.azure import tier_warnings, training_type
-
-        chosen_tier = training_type(profile) or "not set (Azure may refuse the job)"
-        text.append(f"\nAzure trainingType: {chosen_tier}")
-        text.append(f"\n{EXISTING_CUSTOMERS_NOTE}", style="dim")
-        for warning in tier_warnings(profile):
-            text.append(f"\n{warning}", style="yellow")
-    elif kind == "local":
-        text.append("\ntrains a LoRA adapter on the machine running workbench local")
-    else:
-        text.append(f"\n{cj.creation_deadline_note(today())}", style="yellow")
-    if not report.tokenizer_exact:
-        text.append(f"\n{report.tokenizer_note}", style="dim")
-    return Preflight(key, text, ok, tokens, cost, left_out), (train, valid)
-
-
-def _where(problem: Any, sources: list[int | None]) -> str:
-    """Where a problem is, as the Training table and the editor say it: the row's line in its
-    imported file (the validator counts lines of the export, which leaves rows out)."""
-    if not problem.line or problem.message.startswith("validation file: "):
-        return f"export line {problem.line}: " if problem.line else ""
-    if problem.line > len(sources):
-        return ""
-    source = sources[problem.line - 1]
-    return f"line {source}: " if source is not None else "a row added by hand: "
+    for i, line in enumerate(result.lines):
+        text.append(("\n" if i else "") + line.head, style=LEVEL_STYLES.get(line.level, ""))
+        text.append(line.rest)
+        text.append(line.note, style="dim")
+    return text
 
 
 def launch_job(

@@ -246,20 +246,19 @@ class RunColumn(Vertical):
 
 
 def _cost(app: Any, model: str, usage) -> float | None:
-    try:
-        from workbench.core.pricing import cost_usd
-    except ImportError:
-        return None
-    overrides = getattr(app.config, "prices", None) or None
-    profile = getattr(app.config, "profile", None)
-    if getattr(profile, "kind", "openai") == "azure":
-        # Azure bills a fine-tune's tokens at its base model's rates (hosting is hourly, apart)
-        from workbench.core.tokens import billing_base_model
+    """The run's price: core.pricing.request_cost on the profile's terms."""
+    from workbench.core.pricing import request_cost
+    from workbench.core.provider_pricing import terms_for
 
-        model = billing_base_model(model)
+    config = app.config
+    terms = terms_for(getattr(config, "profile", None), getattr(config, "prices", None) or None)
     try:
-        return cost_usd(
-            model, usage.input_tokens, usage.output_tokens, usage.cached_tokens, overrides=overrides
+        return request_cost(
+            terms,
+            model,
+            usage.input_tokens,
+            usage.output_tokens,
+            cached_input=usage.cached_tokens or 0,
         )
     except Exception:
         return None
