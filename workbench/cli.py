@@ -66,8 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         add_common_arguments(sub, suppress=True)
         module.add_arguments(sub)
+        _common_arguments_on_actions(sub)
         sub.set_defaults(_run=module.run)
     return parser
+
+
+def _common_arguments_on_actions(parser: argparse.ArgumentParser) -> None:
+    """`workbench prompt new NAME --db F` works too: every nested action takes --db/--profile."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                taken = {o for a in nested._actions for o in a.option_strings}
+                if "--db" not in taken and "--profile" not in taken:
+                    add_common_arguments(nested, suppress=True)
+                _common_arguments_on_actions(nested)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:

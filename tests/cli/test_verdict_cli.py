@@ -316,9 +316,19 @@ def test_jobs_create_uploads_once_and_creates(on_sim, capsys, tmp_path):
 
 
 def test_jobs_create_stops_at_a_failed_preflight(on_sim, capsys, tmp_path):
-    _dataset(capsys, tmp_path, "broken", broken=True)
+    _dataset(capsys, tmp_path, "broken", n=0, broken=True)  # nothing valid to train on
     code, out, err = cli(capsys, "jobs", "create", "--dataset", "broken", "--model", MODEL, "--yes")
     assert code == 1 and "still has problems" in out and "not launched" in err
+
+
+def test_jobs_create_leaves_problem_rows_out_and_says_so(on_sim, capsys, tmp_path):
+    """One rule with `data export` and the Training pane's upload: the valid rows go, the rows
+    with problems are counted, and the pre-flight (printed before the question) says so."""
+    _dataset(capsys, tmp_path, "holed", broken=True)
+    report = cli_json(capsys, "jobs", "create", "--dataset", "holed", "--model", MODEL, "--yes")
+    assert report["preflight"]["left_out"] == 1 and report["preflight"]["examples"] == 12
+    assert "1 row with problems left out" in report["preflight"]["lines"][0]["text"]
+    assert report["job"]["id"].startswith("ftjob-")
 
 
 def test_jobs_create_explains_training_not_available(on_sim, capsys, tmp_path):

@@ -7,7 +7,8 @@ import pytest
 
 from workbench.config import LOCAL_API_KEY, LOCAL_BASE_URL, Profile, load_config
 from workbench.core.estimate import ApproachTokens, EstimateSettings, estimate, training_plan
-from workbench.core.provider_pricing import terms_for, training_rate
+from workbench.core.pricing import training_rate
+from workbench.core.provider_pricing import terms_for
 from workbench.providers.capabilities import capabilities_for
 
 MODEL = "SmolLM2-135M-Instruct"
@@ -31,11 +32,14 @@ def test_hourly_cost_prices_training_time_and_serving_hours() -> None:
     profile = Profile(kind="local", extra={"hourly_cost": 1.8, "training_tokens_per_second": 1000})
     terms = terms_for(profile)
     # 1M tokens at 1,000 tokens/s = 1,000 s = 0.2778 h at $1.80/h
-    assert training_rate(MODEL, terms) == pytest.approx(0.5)
+    assert training_rate(terms, MODEL) == pytest.approx(0.5)
     assert terms.hosting_per_month == pytest.approx(1.8 * 720)
     result = estimate(REQUESTS, EstimateSettings(volume=1000, terms=terms), None)
-    assert result.approach("fine-tuned").hosting_per_request == pytest.approx(1.296)
-    assert result.approach("few-shot").per_request == 0
+    # the box serves every approach, so its hours are spread over every approach's requests;
+    # the tokens themselves cost nothing
+    for approach in result.approaches:
+        assert approach.hosting_per_request == pytest.approx(1.296)
+        assert approach.per_request == pytest.approx(approach.hosting_per_request)
     assert any("$1.80/h" in note for note in result.notes)
 
 

@@ -76,3 +76,19 @@ def test_refused_export_points_to_training_data():
     assert not result.ok
     assert "3 rows of the dataset still have problems" in result.text
     assert result.to_json()["lines"] == [{"text": result.text, "level": "error"}]
+
+
+def test_problems_are_placed_on_the_line_of_the_imported_file() -> None:
+    """The validator counts lines of the export (rows with problems left out); the user sees the
+    row's line in the file they imported, or that it was added by hand."""
+    from types import SimpleNamespace
+
+    from workbench.core.preflight import where_in_source
+
+    sources = [3, None, 9]
+    problem = SimpleNamespace(line=3, message="too long")
+    assert where_in_source(problem, sources) == "line 9: "
+    assert where_in_source(SimpleNamespace(line=2, message="x"), sources) == "a row added by hand: "
+    assert where_in_source(SimpleNamespace(line=0, message="x"), sources) == ""
+    validation = SimpleNamespace(line=2, message="validation file: bad role")
+    assert where_in_source(validation, sources) == "export line 2: "

@@ -252,6 +252,8 @@ def estimate(
     costs: list[ApproachCost] = []
     notes: list[str] = []
     terms = _with(settings.terms, overrides)
+    if terms.free_tokens:
+        notes.append(terms.describe())
     for req in requests:
         price = model_price(terms, req.model, fine_tuned=req.approach == "fine-tuned")
         output = settings.output_tokens if settings.output_tokens is not None else req.output_tokens

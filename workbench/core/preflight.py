@@ -52,6 +52,7 @@ class Preflight:
     rate_per_million: float | None = None
     estimated_cost_usd: float | None = None
     estimated_seconds: float | None = None
+    left_out: int = 0  # rows with problems the export left out (train + validation)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,15 +90,29 @@ def preflight(
     validation_examples: int | None = None,
     azure_training_type: str | None = None,
     azure_warnings: Sequence[str] = (),
+    left_out: int = 0,
+    source_lines: Sequence[int | None] | None = None,
 ) -> Preflight:
     """The pre-flight of `request` from the validator's report of its exported training file.
 
     `rate_per_million` is the profile's training price (core.provider_pricing.training_rate:
-    overrides and Azure's terms included); None is "no price", never $0.
+    overrides and Azure's terms included); None is "no price", never $0. `left_out` rows with
+    problems were not exported (one rule with the Training pane's export and upload: the valid
+    rows go); `source_lines` maps each export line to the row's line in its imported file.
     """
     from workbench.core import jobs as cj
 
     lines: list[PreflightLine] = []
+    if left_out:
+        rows = "1 row" if left_out == 1 else f"{left_out:,} rows"
+        lines.append(
+            PreflightLine(
+                f"⚠ {rows} with problems left out",
+                "warning",
+                f": the job trains on the {report.examples:,} valid rows "
+                "(fix them in Training data, F3, f lists them)",
+            )
+        )
     ok = not report.errors
     head = f"{'✓' if ok else '✗'} validation: {report.examples} examples"
     rest = (
@@ -106,7 +121,7 @@ def preflight(
     rest += f", {len(report.errors)} errors, {len(report.warnings)} warnings"
     lines.append(PreflightLine(head, "ok" if ok else "error", rest))
     for problem in [*report.errors, *report.warnings][:SHOWN_PROBLEMS]:
-        where = f"line {problem.line}: " if problem.line else ""
+        where = where_in_source(problem, source_lines)
         level = "error" if problem in report.errors else "warning"
         lines.append(PreflightLine(f"  {where}{problem.message}", level))
     chosen = request.hyperparameters.get("n_epochs")
@@ -119,7 +134,9 @@ def preflight(
         auto = f"  (auto picks {report.epochs} epochs for {report.examples} examples)"
     lines.append(PreflightLine(billed, note=auto))
     cost = tokens * rate_per_million / 1_000_000 if rate_per_million is not None else None
-    if cost is not None:
+    if provider == "local" and not rate_per_million:
+        lines.append(PreflightLine("estimated cost: $0 plus your hardware (set hourly_cost)"))
+    elif cost is not None:
         price = f"estimated cost: ${cost:,.2f} (${rate_per_million:g} per 1M training tokens)"
         lines.append(PreflightLine(price))
     else:
@@ -141,6 +158,8 @@ def preflight(
         lines.append(PreflightLine(f"Azure trainingType: {tier}"))
         lines.append(PreflightLine(EXISTING_CUSTOMERS_NOTE, "note"))
         lines.extend(PreflightLine(w, "warning") for w in azure_warnings)
+    elif provider == "local":
+        lines.append(PreflightLine("trains a LoRA adapter on the machine running workbench local"))
     else:
         lines.append(PreflightLine(cj.creation_deadline_note(today), "warning"))
     if not report.tokenizer_exact:
@@ -158,4 +177,18 @@ def preflight(
         rate_per_million=rate_per_million,
         estimated_cost_usd=cost,
         estimated_seconds=seconds,
+        left_out=left_out,
     )
+
+
+def where_in_source(problem: Any, source_lines: Sequence[int | None] | None) -> str:
+    """Where a problem is, as the Training table and the editor say it: the row's line in its
+    imported file (the validator counts lines of the export, which may leave rows out)."""
+    if not problem.line:
+        return ""
+    if source_lines is None or problem.message.startswith("validation file: "):
+        return f"line {problem.line}: " if source_lines is None else f"export line {problem.line}: "
+    if problem.line > len(source_lines):
+        return ""
+    source = source_lines[problem.line - 1]
+    return f"line {source}: " if source is not None else "a row added by hand: "

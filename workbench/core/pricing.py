@@ -302,6 +302,8 @@ def model_price(terms: ProviderTerms, model: str, *, fine_tuned: bool = False) -
 
     if not model:
         return None
+    if terms.free_tokens:  # workbench local: its time is priced through the hourly terms
+        return ModelPrice(model=model, family=model, input=0.0, output=0.0, cached_input=0.0)
     overrides = dict(terms.overrides or {}) or None
     is_ft = fine_tuned or base_model_of(model.strip()) != model.strip() or ".ft-" in model
     if is_ft and terms.base_rates_for_fine_tunes:

@@ -6,9 +6,15 @@
   clock); Developer tier: no hosting fee (the deployment is deleted after 24 h). Training per 1M
   tokens comes from the shipped Azure table below (Developer = 50% of Global).
 - Other OpenAI-wire hosts: OpenAI's table as a starting point; override in the config.
+- `workbench local` (kind "local"): tokens are free, time is not. An optional `hourly_cost` (USD,
+  a rented GPU say) prices serving hours like Azure's hosting fee (x `hosting_hours_per_month`)
+  and training time, converted to a rate per 1M training tokens through
+  `training_tokens_per_second` (default LOCAL_TRAINING_TOKENS_PER_SECOND; measure yours: a job's
+  trained_tokens / its duration). Without it: "$0 plus your hardware".
 
 Profile settings read here (all optional): `training_type` (the tier), `deployment_sku`,
-`hosting_per_hour` (USD), `hosting_hours_per_month` (default 720: always on).
+`hosting_per_hour` (USD), `hosting_hours_per_month` (default 720: always on); local: `hourly_cost`,
+`training_tokens_per_second`.
 Plain Python, no I/O.
 """
 
@@ -42,6 +48,9 @@ AZURE_TRAINING_PER_MILLION: dict[str, float] = {
 AZURE_DEVELOPER_FACTOR = 0.5  # Developer training = 50% of Global
 AZURE_HOSTING_PER_HOUR = 1.70
 HOURS_PER_MONTH = 720.0  # a 30-day month around the clock (the reference: ~$1,224 a month)
+# SmolLM2-135M LoRA on 2 CPU cores trains a few hundred tokens/s; a GPU box thousands: a default
+# for the estimate only, the profile's `training_tokens_per_second` wins.
+LOCAL_TRAINING_TOKENS_PER_SECOND = 2000.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,12 @@ class ProviderTerms:
     overrides: Mapping[str, Any] | None = field(default=None, compare=False)
     hourly_scope: str = "fine-tuned"  # "fine-tuned" | "all": which approaches pay the hours
     hourly_label: str = "hosting"
+    training_tokens_per_second: float = LOCAL_TRAINING_TOKENS_PER_SECOND  # local only
+
+    @property
+    def free_tokens(self) -> bool:
+        """`workbench local`: no per-token price, only the machine's time."""
+        return self.provider == "local"
 
     @property
     def hourly_cost(self) -> float:
@@ -92,6 +107,8 @@ class ProviderTerms:
 
     def describe(self) -> str:
         """One line for the Costs pane; Azure's figures say how old they are."""
+        if self.provider == "local" and self.hosting_per_hour <= 0:
+            return "workbench local: $0 plus your hardware (set hourly_cost to price its time)"
         if self.hourly_scope == "all" and self.hosting_per_hour > 0:
             return (
                 f"{self.hourly_label}: ${self.hosting_per_hour:.2f}/h x "
@@ -131,13 +148,15 @@ def terms_for(profile: Any, overrides: Mapping[str, Any] | None = None) -> Provi
         hourly = getattr(profile, "hourly_cost", None)
         if hourly is None:
             hourly = extra.get("hourly_cost")
-        if kind == "local" and hourly:
+        if kind == "local":
+            speed = extra.get("training_tokens_per_second")
             return ProviderTerms(
                 provider=kind,
-                hosting_per_hour=float(hourly),
+                hosting_per_hour=float(hourly or 0.0),
                 overrides=overrides,
                 hourly_scope="all",
                 hourly_label="host",
+                training_tokens_per_second=float(speed or LOCAL_TRAINING_TOKENS_PER_SECOND),
             )
         return ProviderTerms(provider=kind, overrides=overrides)
     tier = str(extra.get("deployment_sku") or extra.get("training_type") or "GlobalStandard")
@@ -170,6 +189,9 @@ def provider_training_rate(model: str, terms: ProviderTerms) -> float | None:
     """USD per 1M training tokens on the provider; a config override of `training` wins.
     (Called through core.pricing.training_rate / training_cost.)"""
     overrides = dict(terms.overrides or {}) or None
+    if terms.provider == "local":  # the machine's time for a million tokens
+        seconds = 1_000_000 / max(terms.training_tokens_per_second, 1e-9)
+        return terms.hosting_per_hour * seconds / 3600
     if terms.provider != "azure":
         from workbench.core.pricing import training_price_per_million
 

@@ -25,8 +25,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1\2" + REDACTED,
     ),
-    # Azure OpenAI keys: 32 hex digits
-    (re.compile(r"\b[0-9a-fA-F]{32}\b"), REDACTED),
+    # Azure OpenAI keys: 32 hex digits standing alone (not the tail of an id: "…ft-<32 hex>")
+    (re.compile(r"(?<![\w-])[0-9a-fA-F]{32}(?![\w-])"), REDACTED),
 )
 
 

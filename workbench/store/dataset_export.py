@@ -376,9 +376,16 @@ def check_job(
     from workbench.core.dataset import validate_file
     from workbench.core.preflight import preflight, refused
 
+    splits = ["train", "validation"] if request.use_validation else ["train"]
+    # one rule with the Training pane's export and upload: the valid rows go, the rest is counted
+    left_out = sum(export_counts(db, dataset_id, split)[1] for split in splits)
     try:
-        train = export_version(db, dataset_id, "train")
-        valid = export_version(db, dataset_id, "validation") if request.use_validation else None
+        train = export_version(db, dataset_id, "train", allow_problems=True)
+        valid = (
+            export_version(db, dataset_id, "validation", allow_problems=True)
+            if request.use_validation
+            else None
+        )
     except ExportRefused as exc:
         return refused(exc.problem_rows, str(exc)), None
     report = validate_file(
@@ -388,6 +395,11 @@ def check_job(
         validation_path=valid[1] if valid else None,
     )
     result = preflight(
-        report, request, validation_examples=valid[0].examples if valid else None, **terms
+        report,
+        request,
+        validation_examples=valid[0].examples if valid else None,
+        left_out=left_out,
+        source_lines=export_source_lines(db, dataset_id, "train"),
+        **terms,
     )
     return result, (train, valid)

@@ -96,6 +96,7 @@ class EvalPanel(Vertical):
         self.view: CostView | None = None
         self._loading = False
         self.running = False
+        self._outcome: Text | None = None
         self._user_stopped = False  # x pressed: do not resume watching batches by itself
         self._cancel = threading.Event()  # the running evaluation's stop signal
         self._filling_scope = False
@@ -266,7 +267,10 @@ class EvalPanel(Vertical):
             status = self.query_one("#eval-status", Static)
             from workbench.store.evals import scope_words
 
-            if view.group is None:
+            outcome, self._outcome = self._outcome, None
+            if outcome is not None:  # how the evaluation just ended outlives the refresh it causes
+                status.update(outcome)
+            elif view.group is None:
                 status.update(
                     Text(
                         f"{view.test_items} held-out test examples ({scope_words(view.scope)}) "
@@ -388,6 +392,7 @@ class EvalPanel(Vertical):
         self.running = False
         self.query_one("#eval-progress", ProgressBar).display = False
         self._status(message, style)
+        self._outcome = Text(message, style=style)
         self.screen.recompute()  # type: ignore[attr-defined]
 
     @work(

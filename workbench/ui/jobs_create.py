@@ -413,6 +413,7 @@ def build_preflight(
         result.ok,
         result.estimated_tokens,
         result.estimated_cost_usd,
+        result.left_out,
     ), paths
 
 

@@ -29,7 +29,6 @@ from workbench.core.prompts import (
 )
 from workbench.providers.chat import DEFAULT_PARAMS
 from workbench.store import prompts as store
-from workbench.ui.jobs_confirm import ConfirmModal
 from workbench.ui.pane import PaneScreen
 from workbench.ui.prompt_dialogs import AskText, PickPrompt
 from workbench.ui.prompt_editor import PlaceholderTextArea
@@ -38,6 +37,7 @@ from workbench.ui.prompt_run import RunColumn, RunRequest
 from workbench.ui.prompt_settings import SettingsForm
 from workbench.ui.prompt_variables import VariablesForm
 from workbench.ui.prompt_versions import VersionsView
+from workbench.ui.widgets.confirm import ConfirmDialog
 
 SAVE_DELAY = 0.4  # seconds after the last keystroke before the draft is written
 PREVIEW_DELAY = 0.2
@@ -70,6 +70,7 @@ class PromptScreen(PaneScreen):
         self.previews: list[ApproachPreview] = []
         self._pending: dict[str, Any] = {}
         self._conflict = False  # another window changed the draft; the user is asked
+        self._unmounting = False
         self._preview_timer = None
 
     # --- layout --------------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class PromptScreen(PaneScreen):
         self.flush()
 
     def on_unmount(self) -> None:
+        self._unmounting = True  # the widgets are going away: write, show nothing
         self.flush(show=False)
 
     def _active_prompt_changed(self, name: str) -> None:
@@ -209,7 +211,7 @@ class PromptScreen(PaneScreen):
         for key, value in changes.items():
             if self._pending.get(key) is value:
                 del self._pending[key]
-        if self.is_attached and self.app.screen is self:
+        if self.is_attached and self.app.screen is self and not self._unmounting:
             self._show_header()
             self.refresh_versions()
 
@@ -233,11 +235,12 @@ class PromptScreen(PaneScreen):
             self.flush()
 
         self.app.push_screen(
-            ConfirmModal(
+            ConfirmDialog(
                 "This prompt was changed in another window.",
                 f"{self.prompt_name}: y loads the other window's version (your unsaved edits "
                 "here are dropped); n keeps yours and saves it over theirs.",
-                yes_label="Load theirs",
+                yes="Load theirs",
+                no="Keep mine",
             ),
             answer,
         )
