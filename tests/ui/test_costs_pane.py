@@ -299,3 +299,21 @@ async def test_no_api_key_says_so_and_keeps_the_last_evaluation(seeded):
     db = open_db(seeded)
     assert len(evals.list_groups(db)) == 1
     db.close()
+
+
+async def test_ctrl_t_walks_the_tabs_by_key(seeded):
+    """Evaluate and Verdict are reachable without a mouse, as the Prompt pane's tabs are."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        tabs = screen.query_one("#costs-tabs")
+        seen = []
+        for _ in range(3):
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            seen.append(tabs.active)
+        assert seen == ["ct-evaluate", "ct-verdict", "ct-estimate"]
+        batch = screen.settings.batch
+        await pilot.press("b")  # the pane's own keys still reach it from the tab bar
+        await pilot.pause()
+        assert screen.settings.batch is not batch

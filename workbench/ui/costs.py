@@ -109,6 +109,7 @@ class CostsScreen(PaneScreen):
         Binding("b", "toggle('batch')", "Batch"),
         Binding("e", "evaluate", "Evaluate"),
         Binding("m", "export_markdown", "Export .md"),
+        Binding("ctrl+t", "next_tab", "Next tab", id="costs-next-tab"),
         Binding("x", "stop_eval", "Stop eval", show=False),
         Binding("r", "recompute", "Recompute", show=False),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -345,6 +346,15 @@ class CostsScreen(PaneScreen):
 
     def action_recompute(self) -> None:
         self.recompute()
+
+    def action_next_tab(self) -> None:
+        """Estimate → Evaluate → Verdict by key; focus goes to the tab bar (left/right go on),
+        not to a field left behind in a hidden tab."""
+        tabs = self.query_one("#costs-tabs", TabbedContent)
+        order = ["ct-estimate", "ct-evaluate", "ct-verdict"]
+        index = order.index(tabs.active) if tabs.active in order else -1
+        tabs.active = order[(index + 1) % len(order)]
+        tabs.query_one(Tabs).focus()
 
     def recompute(self, debounce: bool = False) -> None:
         if self._debounce is not None:
