@@ -100,7 +100,7 @@ class CostsScreen(PaneScreen):
     PANE = "costs"
 
     BINDINGS = [
-        Binding("v", "focus_volume", "Volume", tooltip="Edit the requests per month"),
+        Binding("v", "focus_volume", "Volume", show=False, tooltip="Edit the requests per month"),
         Binding("1", "preset('1')", "1k/mo", show=False),
         Binding("2", "preset('2')", "100k/mo", show=False),
         Binding("3", "preset('3')", "1M/mo", show=False),
@@ -108,8 +108,8 @@ class CostsScreen(PaneScreen):
         Binding("c", "toggle('cache')", "Caching"),
         Binding("b", "toggle('batch')", "Batch"),
         Binding("e", "evaluate", "Evaluate"),
-        Binding("m", "export_markdown", "Export .md"),
-        Binding("ctrl+t", "next_tab", "Next tab", id="costs-next-tab"),
+        Binding("m", "export_markdown", "Export .md", tooltip="Write the estimate and verdict as Markdown"),
+        Binding("ctrl+t", "next_tab", "Tabs", id="costs-next-tab", tooltip="Estimate, Evaluate, Verdict"),
         Binding("x", "stop_eval", "Stop eval", show=False),
         Binding("r", "recompute", "Recompute", show=False),
         Binding("escape", "leave_field", "Leave field", show=False),
