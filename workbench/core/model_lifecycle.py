@@ -1,10 +1,10 @@
 """Until when each provider trains and serves each fine-tunable model (reference providers.md §0-1).
 
 OpenAI: no new jobs after 2027-01-06; the gpt-4o/4.1 fine-tunable snapshots shut down 2027-01-14
-(core/jobs.py holds those). Azure OpenAI (model-retirements page, 2026-10-05): fine-tuning training
-retires "no earlier than" the dates below for existing customers (a subscription that has deployed
-that model version; others lose training at base-model retirement, 2027-04-14 for these), and
-fine-tuned deployments keep answering until the second date. These dates have moved before: the
+(core/jobs/base_models.py holds those). Azure OpenAI (model-retirements page, 2026-10-05):
+fine-tuning training retires "no earlier than" the dates below for existing customers (a
+subscription that has deployed that model version; others lose training at base-model retirement,
+2027-04-14 for these), and fine-tuned deployments keep answering until the second date. These dates have moved before: the
 table carries its as-of date and the job form says where it comes from.
 """
 
@@ -90,7 +90,7 @@ def openai_shutdown(model: str) -> date | None:
     (`gpt-4.1-nano`) or a fine-tuned id (its base counts)."""
     import re
 
-    from workbench.core.jobs import KNOWN_FINE_TUNABLE
+    from workbench.core.jobs.base_models import KNOWN_FINE_TUNABLE
     from workbench.core.tokens import base_model_of
 
     base = base_model_of(model.strip()).lower()
