@@ -193,3 +193,15 @@ def test_markdown_export_has_the_table_and_escapes_user_text():
     assert "$1.00" in md  # few-shot per 1k
     assert "Prices as of 2026-06-27" in md
     assert md.startswith("# Fine-tune or prompt-engineer?")
+
+
+def test_train_time_words_reads_iso_text_and_epoch_seconds():
+    from workbench.core.evaluation.verdict import train_time_words
+
+    assert train_time_words("2026-01-01T10:00:00", "2026-01-01T10:12:20") == "trained in 12 min"
+    assert train_time_words(1_000_000, 1_000_030) == "trained in under a minute"
+    assert (
+        train_time_words("2026-01-01T10:05:00", "2026-01-01T10:00:00")
+        == "trained in under a minute"
+    )
+    assert train_time_words("yesterday", "2026-01-01T10:00:00") == ""

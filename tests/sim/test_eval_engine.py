@@ -20,6 +20,7 @@ from workbench.core.pricing import request_cost
 from workbench.core.provider_pricing import OPENAI_TERMS
 from workbench.providers.evals import SdkBatches, sdk_chat
 from workbench.store import evals
+from workbench.store.eval_plan import plan_from_store
 from workbench.store.runs import list_runs
 
 
@@ -53,7 +54,7 @@ class Counting:
 
 
 def plan(db, **kw):
-    return evals.plan_from_store(db, "router", scorer=Scorer("exact"), terms=OPENAI_TERMS, **kw)
+    return plan_from_store(db, "router", scorer=Scorer("exact"), terms=OPENAI_TERMS, **kw)
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def test_failed_requests_are_asked_again_on_resume(sim, db):
     items = evals.list_items(db, group.runs[0].id)
     assert all(i.passed is None and i.error for i in items)
     again = Counting(sdk_chat(sim.client()))
-    p2 = evals.plan_from_store(
+    p2 = plan_from_store(
         db, "router", scorer=Scorer("exact"), terms=OPENAI_TERMS, approaches=["zero-shot"]
     )
     p2 = type(p2)(**{**p2.__dict__, "group_id": group.group_id})

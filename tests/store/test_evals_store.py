@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.core.estimate import EstimateSettings
-from workbench.store import evals
+from workbench.store import eval_estimate, eval_plan, evals
 from workbench.store.examples import add_example, create_dataset
 
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -130,16 +130,16 @@ def test_eval_runs_items_and_groups(db):
 
 def test_test_examples_are_the_held_out_split(db):
     seeded = seed_scenario(db)
-    ids = [e.id for e in evals.test_examples(db)]
+    ids = [e.id for e in eval_plan.test_examples(db)]
     assert ids == seeded["tests"]
-    assert evals.count_test_examples(db, seeded["dataset"].id) == 20
+    assert eval_plan.count_test_examples(db, seeded["dataset"].id) == 20
 
 
 def test_estimate_from_the_users_own_prompt_and_dataset(db):
     seed_scenario(db)
-    setup = evals.load_prompt_setup(db, "router")
+    setup = eval_estimate.load_prompt_setup(db, "router")
     assert setup.found and setup.model == MODEL and len(setup.examples) == 16
-    est, data = evals.estimate_from_store(
+    est, data = eval_estimate.estimate_from_store(
         db, setup, EstimateSettings(volume=10_000), dataset_name="tickets"
     )
     zero, few, ft = (est.approach(a) for a in ("zero-shot", "few-shot", "fine-tuned"))
@@ -157,8 +157,8 @@ def test_estimate_from_the_users_own_prompt_and_dataset(db):
 
 
 def test_estimate_without_a_saved_prompt_or_dataset(db):
-    setup = evals.load_prompt_setup(db, "nothing-here")
-    est, _ = evals.estimate_from_store(db, setup, EstimateSettings())
+    setup = eval_estimate.load_prompt_setup(db, "nothing-here")
+    est, _ = eval_estimate.estimate_from_store(db, setup, EstimateSettings())
     assert not setup.found
     assert any("no saved prompt" in n for n in est.notes)
     assert any("no training rows" in n for n in est.notes)
@@ -191,9 +191,11 @@ def test_recorded_runs_give_the_output_length(db):
             output_tokens=n,
             version_id=version.id if version else None,
         )
-    setup = evals.load_prompt_setup(db, "router")
-    est, _ = evals.estimate_from_store(db, setup, EstimateSettings(), dataset_name="tickets")
+    setup = eval_estimate.load_prompt_setup(db, "router")
+    est, _ = eval_estimate.estimate_from_store(
+        db, setup, EstimateSettings(), dataset_name="tickets"
+    )
     few = est.approach("few-shot")
     assert few.output_tokens == 20 and few.output_source.startswith("average of 2 ")
     with pytest.raises(KeyError):
-        evals.estimate_from_store(db, setup, EstimateSettings(), dataset_name="missing")
+        eval_estimate.estimate_from_store(db, setup, EstimateSettings(), dataset_name="missing")

@@ -10,6 +10,7 @@ from tests.store.test_evals_store import MODEL, seed_scenario
 from tests.ui.conftest import app_factory
 from workbench.store import evals
 from workbench.store.db import open_db
+from workbench.store.eval_plan import eval_name_for
 from workbench.ui.costs import CostsScreen, parse_count
 from workbench.ui.costs_chart import CostChart
 from workbench.ui.costs_eval import AnswersDialog
@@ -146,7 +147,7 @@ def add_finished_eval(db_path, question: str = "ticket [/INST] [bold]x[/bold]"):
     runs = [
         evals.create_run(
             db,
-            eval_name=evals.eval_name_for("router", None),
+            eval_name=eval_name_for("router", None),
             group_id=group,
             approach=approach,
             model=MODEL,

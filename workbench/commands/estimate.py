@@ -1,6 +1,6 @@
 """`workbench estimate`: what each approach costs on your prompt and dataset, and the verdict.
 
-The same figures as the Costs pane (both go through store.evals.estimate_from_store).
+The same figures as the Costs pane (both go through store.eval_estimate.estimate_from_store).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.evaluate import verdict_markdown
     from workbench.core.pricing import check_overrides
     from workbench.core.provider_pricing import terms_for
-    from workbench.store import evals
+    from workbench.store import eval_estimate
 
     config = open_config("estimate", args.profile)
     for problem in check_overrides(config.prices):
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     )
     db = open_database("estimate", args.db)
     try:
-        setup = evals.load_prompt_setup(
+        setup = eval_estimate.load_prompt_setup(
             db,
             args.prompt,
             model=args.model,
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         group = evaluation_for(db, setup.prompt_name, args)
         try:
-            est, data = evals.estimate_from_store(
+            est, data = eval_estimate.estimate_from_store(
                 db,
                 setup,
                 settings,
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             print(f"workbench estimate: {exc.args[0]}", file=sys.stderr)
             return 2
-        verdict = evals.verdict_from_store(
+        verdict = eval_estimate.verdict_from_store(
             db,
             setup,
             est,
@@ -200,10 +200,11 @@ def evaluation_for(db, prompt_name: str, args: argparse.Namespace):
     """The evaluation whose measured quality and costs the verdict uses: the one of the test set
     asked for (--library, --eval-dataset), else the prompt's newest evaluation."""
     from workbench.store import evals
+    from workbench.store.eval_plan import LIBRARY, eval_name_for
 
     if args.library or args.eval_dataset:
-        scope = evals.LIBRARY if args.library else args.eval_dataset
-        return evals.latest_group(db, evals.eval_name_for(prompt_name, scope))
+        scope = LIBRARY if args.library else args.eval_dataset
+        return evals.latest_group(db, eval_name_for(prompt_name, scope))
     groups = evals.list_groups(db, limit=200)
     return next((g for g in groups if g.runs and g.runs[0].prompt_name == prompt_name), None)
 

@@ -140,6 +140,7 @@ def _eval(ctx, args: argparse.Namespace) -> int:
     from workbench.providers.evals import SdkBatches, sdk_chat
     from workbench.providers.openai_api import make_client
     from workbench.store import evals
+    from workbench.store.eval_plan import plan_from_store
 
     require_prompt(ctx.db, args.prompt)
     if args.concurrency < 1:
@@ -148,7 +149,7 @@ def _eval(ctx, args: argparse.Namespace) -> int:
     terms = terms_for(ctx.profile, ctx.config.prices or None)
     scope = "library" if args.library else args.dataset
     try:
-        plan = evals.plan_from_store(
+        plan = plan_from_store(
             ctx.db,
             args.prompt,
             scorer=scorer,
@@ -260,18 +261,17 @@ def result_json(ctx, args: argparse.Namespace, plan, summary) -> dict[str, Any]:
 
 def verdict_of(ctx, plan):
     """The verdict on this evaluation: the estimate's costs with its measured quality, as
-    `workbench estimate` and the Costs pane compute it (store.evals)."""
+    `workbench estimate` and the Costs pane compute it (store.eval_estimate)."""
     from workbench.core.estimate import EstimateSettings
     from workbench.store import evals
+    from workbench.store.eval_estimate import estimate_from_store, verdict_from_store
 
     settings = EstimateSettings(terms=plan.terms)
     group = evals.latest_group(ctx.db, plan.eval_name)
-    est, data = evals.estimate_from_store(
+    est, data = estimate_from_store(
         ctx.db, plan.prompt, settings, overrides=ctx.config.prices or None, group=group
     )
-    return evals.verdict_from_store(
-        ctx.db, plan.prompt, est, data, group, provider_kind=ctx.profile.kind
-    )
+    return verdict_from_store(ctx.db, plan.prompt, est, data, group, provider_kind=ctx.profile.kind)
 
 
 def report_lines(result: dict[str, Any]) -> list[str]:

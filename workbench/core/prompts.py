@@ -157,7 +157,7 @@ def build_messages(
     """Exactly the chat messages `approach` sends for one input.
 
     `prompt` is anything with `system`, `template`, `variables` and `ft_system` (a PromptVersion,
-    store.evals.PromptSetup, PromptShape). `variables` replace the prompt's saved ones; `input_text`
+    store.eval_estimate.PromptSetup, PromptShape). `variables` replace the prompt's saved ones; `input_text`
     fills the input variable (see the module docstring), else the live variables render the turn.
     `examples` (Examples or lists of message dicts) are used by the few-shot approaches only.
     `history`: earlier turns of a multi-turn input, sent as they are before the user turn.

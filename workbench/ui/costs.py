@@ -584,8 +584,9 @@ def build_view(
     """Read the store and compute estimate, eval results and verdict (runs in a thread).
     `dataset` (training cost): None = the first dataset, "" = none. `scope`: the held-out set."""
     from workbench.core.evaluation.scoring import disagreements
-    from workbench.store import evals
+    from workbench.store import eval_estimate, evals
     from workbench.store.db import open_db
+    from workbench.store.eval_plan import eval_name_for, held_out_counts
     from workbench.store.examples import list_datasets
 
     db = open_db(app.db_path)
@@ -595,14 +596,16 @@ def build_view(
             chosen = names[0] if names else None
         else:
             chosen = dataset if dataset in names else None
-        held_out = evals.held_out_counts(db)
+        held_out = held_out_counts(db)
         if scope and scope not in held_out and scope not in names:
             scope = None  # a dataset since deleted: back to every test example, said in the select
-        setup = evals.load_prompt_setup(db, prompt, default_model=app.config.profile.default_model)
-        eval_name = evals.eval_name_for(prompt, scope)
+        setup = eval_estimate.load_prompt_setup(
+            db, prompt, default_model=app.config.profile.default_model
+        )
+        eval_name = eval_name_for(prompt, scope)
         groups = evals.list_groups(db, eval_name, limit=6)
         group = groups[0] if groups else None
-        est, data = evals.estimate_from_store(
+        est, data = eval_estimate.estimate_from_store(
             db,
             setup,
             settings,
@@ -611,11 +614,11 @@ def build_view(
             group=group,
             allow_none=True,
         )
-        verdict = evals.verdict_from_store(
+        verdict = eval_estimate.verdict_from_store(
             db, setup, est, data, group, provider_kind=app.config.profile.kind
         )
-        results = evals.group_results(db, group) if group else {}
-        history = [(g.created_at, evals.group_results(db, g)) for g in groups[1:]]
+        results = eval_estimate.group_results(db, group) if group else {}
+        history = [(g.created_at, eval_estimate.group_results(db, g)) for g in groups[1:]]
         diffs: list[int] = []
         if group is not None:
             diffs = disagreements(

@@ -206,7 +206,7 @@ class EvalPanel(Vertical):
 
     def _show_scopes(self, view: CostView) -> None:
         """The held-out sets and how many test examples each holds."""
-        from workbench.store.evals import LIBRARY
+        from workbench.store.eval_plan import LIBRARY
 
         counts = view.held_out
         options = [(f"all test examples ({sum(counts.values())})", ALL_SCOPE)]
@@ -265,7 +265,7 @@ class EvalPanel(Vertical):
         self.resume_batches(view)
         if not self.running:
             status = self.query_one("#eval-status", Static)
-            from workbench.store.evals import scope_words
+            from workbench.store.eval_plan import scope_words
 
             outcome, self._outcome = self._outcome, None
             if outcome is not None:  # how the evaluation just ended outlives the refresh it causes
@@ -414,6 +414,7 @@ class EvalPanel(Vertical):
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store import evals
         from workbench.store.db import open_db
+        from workbench.store.eval_plan import plan_from_store
 
         app: Any = self.app
         call = app.call_from_thread
@@ -421,7 +422,7 @@ class EvalPanel(Vertical):
         db = open_db(app.db_path)
         try:
             try:
-                plan = evals.plan_from_store(
+                plan = plan_from_store(
                     db,
                     prompt,
                     scorer=scorer,

@@ -8,7 +8,9 @@ API
     from workbench.core.evaluation.engine import (
         ApproachPlan, ChatReply, EvalPlan, run_evaluation, item_messages)
     from workbench.providers.evals import sdk_chat, SdkBatches   # the real SDK behind the callables
-    from workbench.store.evals import EvalLedger, plan_from_store, verdict_for
+    from workbench.store.evals import EvalLedger
+    from workbench.store.eval_plan import plan_from_store
+    from workbench.store.eval_estimate import verdict_from_store
 
     plan = plan_from_store(db, "default", scorer=Scorer("exact"), terms=terms,
                            approaches=["zero-shot", "few-shot", "few-shot-similar", "fine-tuned"],
@@ -22,7 +24,7 @@ API
         progress=lambda done, total: ...,
         cancel=threading.Event(),       # set() stops asking; answers so far are kept
     )  # -> EvalSummary(group_id, results {label: ApproachResult}, asked, cancelled, mode)
-    verdict = verdict_for(db, setup, estimate, data, group)       # core.evaluation.verdict inside
+    verdict = verdict_from_store(db, setup, estimate, data, group) # core.evaluation.verdict inside
 
 Resuming: pass `EvalPlan(group_id=<an earlier evaluation>)` (store.evals.resumable_group finds the
 newest unfinished one). Items are keyed by (group, approach, model, example id): an item with a

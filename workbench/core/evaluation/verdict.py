@@ -280,6 +280,24 @@ def measured_per_request(result: ApproachResult | None, terms: Any, volume: floa
     return result.cost_per_request + hosting_per_request(terms, result.approach, volume)
 
 
+def train_time_words(started: Any, finished: Any) -> str:
+    """How long a fine-tuning job took, for the verdict's setup column: 'trained in 12 min' from
+    its start and end (ISO text or epoch seconds); "" when either cannot be read."""
+    from datetime import datetime
+
+    try:
+        start, end = (
+            datetime.fromisoformat(str(v))
+            if not isinstance(v, int | float)
+            else datetime.fromtimestamp(v)
+            for v in (started, finished)
+        )
+    except (TypeError, ValueError):
+        return ""
+    minutes = max(0.0, (end - start).total_seconds() / 60)
+    return f"trained in {minutes:.0f} min" if minutes >= 1 else "trained in under a minute"
+
+
 def verdict_for(
     est: Any,
     results: Mapping[str, ApproachResult],
