@@ -54,6 +54,7 @@ MODEL_WIDTH = 16
 SHORT_CUSTOMIZATION = {
     "zero-shot": "instructions",
     "few-shot": "+ examples",
+    "few-shot-similar": "+ closest ones",
     "fine-tuned": "trained model",
 }
 VOLUME_PRESETS = {"1": 1_000, "2": 100_000, "3": 1_000_000}
@@ -108,8 +109,15 @@ class CostsScreen(PaneScreen):
         Binding("c", "toggle('cache')", "Caching"),
         Binding("b", "toggle('batch')", "Batch"),
         Binding("e", "evaluate", "Evaluate"),
-        Binding("m", "export_markdown", "Export .md", tooltip="Write the estimate and verdict as Markdown"),
-        Binding("ctrl+t", "next_tab", "Tabs", id="costs-next-tab", tooltip="Estimate, Evaluate, Verdict"),
+        Binding(
+            "m",
+            "export_markdown",
+            "Export .md",
+            tooltip="Write the estimate and verdict as Markdown",
+        ),
+        Binding(
+            "ctrl+t", "next_tab", "Tabs", id="costs-next-tab", tooltip="Estimate, Evaluate, Verdict"
+        ),
         Binding("x", "stop_eval", "Stop eval", show=False),
         Binding("r", "recompute", "Recompute", show=False),
         Binding("escape", "leave_field", "Leave field", show=False),
@@ -179,11 +187,13 @@ class CostsScreen(PaneScreen):
             table.add_column(label, width=width, key=label)
         verdict = self.query_one("#verdict-table", DataTable)
         for label, width in (
-            ("approach", 13),
-            ("quality", 13),
-            ("cost per 1k", 12),
-            ("latency", 10),
-            ("setup effort", 18),
+            # the widest cells: "few-shot-similar", "not measured", "+$0.02 once", "p50 0.49s",
+            # "trained in 15 min"; 75 columns in all, so 80 needs no sideways scrolling
+            ("approach", 16),
+            ("quality", 12),
+            ("cost per 1k", 11),
+            ("latency", 9),
+            ("setup effort", 17),
         ):
             verdict.add_column(label, width=width)
 
@@ -216,6 +226,14 @@ class CostsScreen(PaneScreen):
         )
         yield SystemCommand(
             "Toggle Batch API prices", "50% off, asynchronous", lambda: self.action_toggle("batch")
+        )
+        yield SystemCommand(
+            "Edit the requests per month (v)",
+            "The volume the estimate prices",
+            self.action_focus_volume,
+        )
+        yield SystemCommand(
+            "Next Costs tab (ctrl+t)", "Estimate, Evaluate, Verdict", self.action_next_tab
         )
 
     # --- settings ----------------------------------------------------------------------------
@@ -487,7 +505,7 @@ class CostsScreen(PaneScreen):
                     else fmt_usd(row.cost_per_1k)
                 ),
                 Text(latency),
-                Text(_two_lines(row.setup, 18)),
+                Text(_two_lines(row.setup, 17)),
                 key=row.approach,
                 height=2,
             )
