@@ -8,7 +8,6 @@ from `core.dataset_io`, versions from `store.dataset_export`, uploads from `prov
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from workbench.core.display import plural
+from workbench.store import dataset_checks as checks
 from workbench.store import dataset_export as exports
 from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
@@ -316,21 +316,15 @@ class TrainingScreen(PaneScreen):
     def _update_summary(self) -> None:
         if self.dataset_id is None:
             return
-        row = self.db.execute(
-            """select count(*), sum(problems != '[]'), coalesce(sum(tokens), 0),
-                      sum(split = 'train'), sum(split = 'validation'), sum(split = 'test')
-               from examples where dataset_id = ? and deleted_at is null""",
-            [self.dataset_id],
-        ).fetchone()
-        total, problems, tokens, train, validation, test = (v or 0 for v in row)
+        summary = checks.dataset_summary(self.db, self.dataset_id)
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(plural(total, "row"), style="bold")
-        if problems:
-            text.append(f" · {problems:,} with problems", style="red")
-        text.append(f" · {train:,} train / {validation:,} valid")
-        if test:
-            text.append(f" / {test:,} test")
-        text.append(f" · {tokens:,} tokens", style="cyan")
+        text.append(plural(summary.rows, "row"), style="bold")
+        if summary.with_problems:
+            text.append(f" · {summary.with_problems:,} with problems", style="red")
+        text.append(f" · {summary.train:,} train / {summary.validation:,} valid")
+        if summary.test:
+            text.append(f" / {summary.test:,} test")
+        text.append(f" · {summary.tokens:,} tokens", style="cyan")
         text.append(f" · sort: {ORDER_LABELS[self.order]} (o)", style="dim")
         self.query_one("#dataset-summary", Static).update(text)
 
@@ -429,25 +423,8 @@ class TrainingScreen(PaneScreen):
         if dataset is None:
             self.notify("create a dataset first: press n", severity="warning")
             return
-        if dataset.method == "dpo":
-            data: dict[str, Any] = {
-                "input": {"messages": [{"role": "user", "content": ""}]},
-                "preferred_output": [{"role": "assistant", "content": ""}],
-                "non_preferred_output": [{"role": "assistant", "content": ""}],
-            }
-        else:
-            messages = []
-            system = self._common_system_prompt()
-            if system is not None:
-                messages.append({"role": "system", "content": system})
-            messages += [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-            data = {"messages": messages}
-        from workbench.core.dataset_io import check_example
-
-        check = check_example(data, method=dataset.method)
-        example = store.add_example(
-            self.db, data, dataset_id=dataset.id, problems=check.problem_dicts()
-        )
+        data = checks.blank_example(dataset.method, self._common_system_prompt())
+        example = checks.add_checked_example(self.db, dataset.id, data, method=dataset.method)
         self.open_editor(example.id, new=True)
 
     def _common_system_prompt(self) -> str | None:
@@ -474,9 +451,7 @@ class TrainingScreen(PaneScreen):
         if example_id is None:
             return
         example = store.get_example(self.db, example_id)
-        if example.data is None or any(
-            p.get("severity", "error") == "error" for p in example.problems
-        ):
+        if checks.has_errors(example):
             self.notify(
                 "fix this row's problems before using it as a few-shot example",
                 severity="warning",
@@ -739,32 +714,21 @@ class TrainingScreen(PaneScreen):
 
     @work(thread=True, exclusive=True, group="training-validate", exit_on_error=False)
     def validate_worker(self, dataset_id: int) -> None:
-        from workbench.core.dataset import validate_file
         from workbench.store.db import open_db
 
         db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        dataset = store.get_dataset(db, dataset_id)
-        with tempfile.TemporaryDirectory(prefix="workbench-validate-") as tmp:
-            train_path, val_path = Path(tmp) / "train.jsonl", Path(tmp) / "validation.jsonl"
-            train_rows = _write_rows(db, dataset_id, "train", train_path)
-            val_rows = _write_rows(db, dataset_id, "validation", val_path)
-            try:
-                report = validate_file(
-                    train_path,
-                    model=self.model,
-                    method=dataset.method,
-                    validation_path=val_path if val_rows else None,
-                    progress=self._thread_progress(),
-                )
-            except (OSError, ValueError) as exc:
-                db.close()
-                self.app.call_from_thread(self._import_failed, f"could not validate: {exc}")
-                return
-        findings = _map_findings(report, train_rows, val_rows)
-        _refresh_cached_problems(db, findings, train_rows + val_rows)
-        db.close()
-        body = _report_text(report, findings, train_rows + val_rows)
-        self.app.call_from_thread(self._validated, dataset.name, report, body)
+        try:
+            name = store.get_dataset(db, dataset_id).name
+            checked = checks.validate_dataset(
+                db, dataset_id, model=self.model, progress=self._thread_progress()
+            )
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(self._import_failed, f"could not validate: {exc}")
+            return
+        finally:
+            db.close()
+        body = _report_text(checked.report, checked.findings, checked.rows)
+        self.app.call_from_thread(self._validated, name, checked.report, body)
 
     def _validated(self, name: str, report: Any, body: Text) -> None:
         self._finish()
@@ -917,55 +881,6 @@ def _count_lines(path: Path) -> int:
         while chunk := fh.read(1 << 20):
             count += chunk.count(b"\n")
     return count + 1
-
-
-def _write_rows(db: Any, dataset_id: int, split: str, path: Path) -> list[tuple[int, int | None]]:
-    """Write a split's rows (broken ones as their raw text) for the validator; returns
-    [(example id, source line)] in file order, so the report's line N is row N-1."""
-    from workbench.core.dataset_io import dumps_line
-
-    rows: list[tuple[int, int | None]] = []
-    with open(path, "wb") as fh:
-        for example in store.iter_examples(db, dataset_id, split):
-            text = dumps_line(example.data) if example.data is not None else (example.raw or "")
-            fh.write(text.replace("\r", " ").replace("\n", " ").encode("utf-8") + b"\n")
-            rows.append((example.id, example.source_line))
-    return rows
-
-
-def _map_findings(
-    report: Any, train_rows: list[tuple[int, int | None]], val_rows: list[tuple[int, int | None]]
-) -> dict[int, list[Any]]:
-    """{example id: [Problem]} from the report; key 0 holds the whole-file findings."""
-    findings: dict[int, list[Any]] = {}
-    prefix = "validation file: "
-    for problem in [*report.errors, *report.warnings]:
-        rows = val_rows if problem.message.startswith(prefix) else train_rows
-        if problem.line < 1 or problem.line > len(rows):
-            findings.setdefault(0, []).append(problem)
-            continue
-        findings.setdefault(rows[problem.line - 1][0], []).append(problem)
-    return findings
-
-
-def _refresh_cached_problems(
-    db: Any, findings: dict[int, list[Any]], rows: list[tuple[int, int | None]]
-) -> None:
-    """Bring each row's cached problems in line with the full validation."""
-    from workbench.core.dataset_io import dumps_line, problems_to_dicts
-
-    prefix = "validation file: "
-    with db.atomic():
-        for example_id, _line in rows:
-            cleaned = [
-                type(p)(p.line, p.code, p.message.removeprefix(prefix), p.severity)
-                for p in findings.get(example_id, [])
-            ]
-            dumped = dumps_line(problems_to_dicts(cleaned))
-            db.execute(
-                "update examples set problems = ? where id = ? and problems != ?",
-                [dumped, example_id, dumped],
-            )
 
 
 def _report_text(
