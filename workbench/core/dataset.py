@@ -28,6 +28,8 @@ from workbench.core.tokens import Tokenizer, base_model_of, get_tokenizer
 __all__ = [
     "ERROR",
     "VALIDATION_PREFIX",
+    "in_validation_file",
+    "without_file_prefix",
     "WARNING",
     "Problem",
     "TokenStats",
@@ -67,6 +69,22 @@ DEFAULT_LIMIT = 65_536
 
 # Problems found in the validation file carry their line there and start with this.
 VALIDATION_PREFIX = "validation file: "
+
+
+def in_validation_file(problem: Problem) -> bool:
+    """Whether the validator found this problem in the validation file (not the training file)."""
+    return problem.message.startswith(VALIDATION_PREFIX)
+
+
+def without_file_prefix(problem: Problem) -> Problem:
+    """The problem as its row says it: the validation file's prefix is the report's, not the row's."""
+    return Problem(
+        problem.line,
+        problem.code,
+        problem.message.removeprefix(VALIDATION_PREFIX),
+        problem.severity,
+    )
+
 
 DPO_BILLING_NOTE = (
     "DPO billing is undocumented: tokens count the prompt plus both outputs (an estimate)"

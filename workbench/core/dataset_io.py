@@ -188,6 +188,14 @@ def problems_to_dicts(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     return [{"code": p.code, "message": p.message, "severity": p.severity} for p in problems]
 
 
+def problems_from_dicts(problems: Iterable[dict[str, Any]], line: int = 0) -> list[Problem]:
+    """The cached form back as Problems, each at the row's `line`."""
+    return [
+        Problem(line, p.get("code", ""), p.get("message", ""), p.get("severity", "error"))
+        for p in problems
+    ]
+
+
 class RepeatCountingTokenizer:
     """A tokenizer that remembers recent counts: real files repeat one system prompt on every line,
     so counting it once instead of 100k times is most of the saving on a big import."""

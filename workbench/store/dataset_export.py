@@ -27,6 +27,7 @@ from workbench.core.dataset_io import (
 )
 from workbench.core.display import plural
 from workbench.store import examples as store
+from workbench.store.dataset_checks import has_errors as _has_errors
 from workbench.store.examples import Example
 
 IMPORT_BATCH = 1000
@@ -160,12 +161,6 @@ def _import_rows(
         if len(batch) >= IMPORT_BATCH:
             flush()
     flush()
-
-
-def _has_errors(example: store.Example) -> bool:
-    return example.data is None or any(
-        p.get("severity", "error") == "error" for p in example.problems
-    )
 
 
 def export_rows(

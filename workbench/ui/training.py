@@ -8,37 +8,28 @@ from `core.dataset_io`, versions from `store.dataset_export`, uploads from `prov
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker
 
 from workbench.core.display import plural
+from workbench.store import dataset_checks as checks
 from workbench.store import dataset_export as exports
 from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
-from workbench.ui.training_editor import ExampleEditor, problems_text
-from workbench.ui.training_modals import (
-    ExportDialog,
-    ExportRequest,
-    ImportDialog,
-    ImportRequest,
-    NameDialog,
-    ReportScreen,
-    SplitDialog,
-    SplitRequest,
-)
+from workbench.ui.training_datasets import DatasetList
+from workbench.ui.training_editor import problems_text
+from workbench.ui.training_files import DatasetFileActions
+from workbench.ui.training_modals import NameDialog
+from workbench.ui.training_rows import RowActions
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
 from workbench.ui.widgets.confirm import ConfirmDialog
 from workbench.ui.widgets.search import SearchInput
@@ -54,32 +45,9 @@ ORDER_LABELS = {
     "-tokens": "most tokens",
     "tokens": "fewest tokens",
 }
-REPORT_PROBLEMS = 500
 
 
-class DatasetList(OptionList):
-    """The datasets, with row and problem counts. Highlighting one shows it."""
-
-    BINDINGS = [
-        # not in the footer (80 columns keep the pane's keys visible); in the palette
-        Binding("r", "rename", "Rename", show=False, id="training-rename-dataset"),
-        Binding("d", "delete", "Delete dataset", show=False, id="training-delete-dataset"),
-    ]
-
-    class RenameRequested(Message):
-        pass
-
-    class DeleteRequested(Message):
-        pass
-
-    def action_rename(self) -> None:
-        self.post_message(self.RenameRequested())
-
-    def action_delete(self) -> None:
-        self.post_message(self.DeleteRequested())
-
-
-class TrainingScreen(PaneScreen):
+class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     PANE = "training"
 
     BINDINGS = [
@@ -316,21 +284,15 @@ class TrainingScreen(PaneScreen):
     def _update_summary(self) -> None:
         if self.dataset_id is None:
             return
-        row = self.db.execute(
-            """select count(*), sum(problems != '[]'), coalesce(sum(tokens), 0),
-                      sum(split = 'train'), sum(split = 'validation'), sum(split = 'test')
-               from examples where dataset_id = ? and deleted_at is null""",
-            [self.dataset_id],
-        ).fetchone()
-        total, problems, tokens, train, validation, test = (v or 0 for v in row)
+        summary = checks.dataset_summary(self.db, self.dataset_id)
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(plural(total, "row"), style="bold")
-        if problems:
-            text.append(f" · {problems:,} with problems", style="red")
-        text.append(f" · {train:,} train / {validation:,} valid")
-        if test:
-            text.append(f" / {test:,} test")
-        text.append(f" · {tokens:,} tokens", style="cyan")
+        text.append(plural(summary.rows, "row"), style="bold")
+        if summary.with_problems:
+            text.append(f" · {summary.with_problems:,} with problems", style="red")
+        text.append(f" · {summary.train:,} train / {summary.validation:,} valid")
+        if summary.test:
+            text.append(f" / {summary.test:,} test")
+        text.append(f" · {summary.tokens:,} tokens", style="cyan")
         text.append(f" · sort: {ORDER_LABELS[self.order]} (o)", style="dim")
         self.query_one("#dataset-summary", Static).update(text)
 
@@ -394,465 +356,19 @@ class TrainingScreen(PaneScreen):
         if keep_id is not None:
             self.reload_rows(keep_id=keep_id)
 
-    # --- editing ------------------------------------------------------------------------------
-
-    def _tokenizer(self):
-        from workbench.core.tokens import get_tokenizer
-
-        return get_tokenizer(self.model)
-
-    def open_editor(self, example_id: int, new: bool = False) -> None:
-        dataset = self.dataset
-        editor = ExampleEditor(
-            self.db,
-            example_id,
-            method=dataset.method if dataset else "supervised",
-            model=self.model,
-            tokenizer=self._tokenizer(),
-            new=new,
-        )
-
-        def closed(edited: bool | None) -> None:
-            if new and not edited:
-                store.delete_example(self.db, example_id)  # an untouched blank row is not kept
-            self._rows_changed(keep_id=example_id)
-            self.table.focus()
-
-        self.app.push_screen(editor, closed)
+    # --- the table's requests, handled by RowActions ---------------------------------------------
 
     @on(ExampleTable.EditRequested)
-    def _edit(self, event: ExampleTable.EditRequested) -> None:
-        self.open_editor(event.example_id)
-
-    def action_add_example(self) -> None:
-        dataset = self.dataset
-        if dataset is None:
-            self.notify("create a dataset first: press n", severity="warning")
-            return
-        if dataset.method == "dpo":
-            data: dict[str, Any] = {
-                "input": {"messages": [{"role": "user", "content": ""}]},
-                "preferred_output": [{"role": "assistant", "content": ""}],
-                "non_preferred_output": [{"role": "assistant", "content": ""}],
-            }
-        else:
-            messages = []
-            system = self._common_system_prompt()
-            if system is not None:
-                messages.append({"role": "system", "content": system})
-            messages += [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-            data = {"messages": messages}
-        from workbench.core.dataset_io import check_example
-
-        check = check_example(data, method=dataset.method)
-        example = store.add_example(
-            self.db, data, dataset_id=dataset.id, problems=check.problem_dicts()
-        )
-        self.open_editor(example.id, new=True)
-
-    def _common_system_prompt(self) -> str | None:
-        """A new row starts with the system prompt of the row under the cursor, as most rows share one."""
-        example = self.table.current if self.table.row_count else None
-        messages = example.messages if example else []
-        if messages and messages[0].get("role") == "system":
-            content = messages[0].get("content")
-            return content if isinstance(content, str) else None
-        return None
+    def _edit_requested(self, event: ExampleTable.EditRequested) -> None:
+        self._edit(event)
 
     @on(ExampleTable.DeleteRequested)
-    def _delete_row(self, event: ExampleTable.DeleteRequested) -> None:
-        example = store.get_example(self.db, event.example_id)
-        store.delete_example(self.db, example.id)
-        self.undo_stack.append(
-            ("delete", example.id, example.dataset_id, example.split, example.position)
-        )
-        self._after_row_left(f"row {self._where(example)} deleted — ctrl+z to undo")
+    def _delete_requested(self, event: ExampleTable.DeleteRequested) -> None:
+        self._delete_row(event)
 
     @on(ExampleTable.PromoteRequested)
-    def action_promote(self, event: ExampleTable.PromoteRequested | None = None) -> None:
-        example_id = event.example_id if event else self.table.current_id
-        if example_id is None:
-            return
-        example = store.get_example(self.db, example_id)
-        if example.data is None or any(
-            p.get("severity", "error") == "error" for p in example.problems
-        ):
-            self.notify(
-                "fix this row's problems before using it as a few-shot example",
-                severity="warning",
-            )
-            return
-        store.promote_to_few_shot(self.db, example.id)
-        self.undo_stack.append(
-            ("promote", example.id, example.dataset_id, example.split, example.position)
-        )
-        self._after_row_left(
-            f"row {self._where(example)} moved to the few-shot library (Examples pane) — "
-            "ctrl+z to undo"
-        )
-
-    @staticmethod
-    def _where(example: store.Example) -> str:
-        return f"at line {example.source_line}" if example.source_line else f"#{example.id}"
-
-    def _after_row_left(self, message: str) -> None:
-        cursor = self.table.cursor
-        self.refresh_datasets(keep_rows=True)
-        self.table.cursor = min(cursor, max(0, self.table.row_count - 1))
-        self.notify(message)
-
-    def action_undo(self) -> None:
-        if not self.undo_stack:
-            self.notify("nothing to undo")
-            return
-        kind, example_id, dataset_id, split, position = self.undo_stack.pop()
-        if kind == "delete":
-            store.restore_example(self.db, example_id)
-        else:
-            store.update_example(
-                self.db, example_id, dataset_id=dataset_id, split=split, position=position
-            )
-        self.refresh_datasets(select=dataset_id, keep_rows=True)
-        self.reload_rows(keep_id=example_id)
-        self.notify("restored the row" if kind == "delete" else "moved the row back")
-
-    # --- progress -----------------------------------------------------------------------------
-
-    def _start(self, label: str, total: float | None = None) -> bool:
-        if self._busy:
-            self.notify(f"wait: {self._busy} is still running", severity="warning")
-            return False
-        self._busy = label
-        self.query_one("#progress-row").display = True
-        self.query_one("#progress-label", Static).update(Text(label))
-        self.query_one("#progress", ProgressBar).update(total=total, progress=0)
-        return True
-
-    def _progress(self, done: float, total: float | None = None) -> None:
-        bar = self.query_one("#progress", ProgressBar)
-        if total is not None:
-            bar.update(total=total, progress=done)
-        else:
-            bar.update(progress=done)
-
-    def _finish(self) -> None:
-        self._busy = None
-        self.query_one("#progress-row").display = False
-
-    def _thread_progress(self) -> Callable[[float, float], None]:
-        """A progress callback for thread workers (throttled: one UI update per percent)."""
-        last = [-1]
-
-        def report(done: float, total: float) -> None:
-            step = int(100 * done / total) if total else 0
-            if step != last[0]:
-                last[0] = step
-                self.app.call_from_thread(self._progress, done, total)
-
-        return report
-
-    def worker_failed(self, worker: Worker, error: BaseException | None) -> None:
-        """The app's worker router reports the failure; here the progress ends."""
-        if str(worker.group).startswith("training-"):
-            self._finish()
-
-    # --- import -------------------------------------------------------------------------------
-
-    def action_import_file(self) -> None:
-        dataset = self.dataset
-
-        def chosen(request: ImportRequest | None) -> None:
-            if request and self._start(f"importing {request.path.name}"):
-                self.import_worker(request)
-
-        self.app.push_screen(ImportDialog(dataset.name if dataset else ""), chosen)
-
-    @work(thread=True, exclusive=True, group="training-import", exit_on_error=False)
-    def import_worker(self, request: ImportRequest) -> None:
-        from workbench.core.dataset_io import (
-            CSVColumnsMissing,
-            read_csv,
-            read_jsonl,
-            sniff_method,
-        )
-        from workbench.core.jsonl import check_regular_file
-        from workbench.core.tokens import get_tokenizer
-        from workbench.store.db import open_db
-
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        created = None  # a dataset this import made: removed again if the import fails
-        try:
-            check_regular_file(request.path)  # a FIFO or a device would block the worker
-            dataset = store.find_dataset(db, request.dataset_name)
-            if dataset is None:
-                method = "supervised" if request.is_csv else sniff_method(request.path)
-                dataset = created = store.create_dataset(db, request.dataset_name, method=method)
-            total = _count_lines(request.path)
-            progress = self._thread_progress()
-            if request.is_csv:
-                lines = read_csv(
-                    request.path, request.prompt_column, request.completion_column, request.system
-                )
-            else:
-                lines = read_jsonl(request.path, method=dataset.method)
-            summary = exports.import_lines(
-                db,
-                dataset.id,
-                lines,
-                tokenizer=get_tokenizer(self.model),
-                method=dataset.method,
-                model=self.model,
-                progress=lambda n: progress(n, max(total, n)),
-            )
-        except CSVColumnsMissing as exc:
-            exports.drop_new_dataset(db, created)
-            self.app.call_from_thread(self._import_failed, str(exc))
-            return
-        except (OSError, UnicodeDecodeError) as exc:
-            exports.drop_new_dataset(db, created)
-            self.app.call_from_thread(self._import_failed, f"could not read {request.path}: {exc}")
-            return
-        except BaseException:  # reported by _worker_failed; the half-made dataset goes
-            exports.drop_new_dataset(db, created)
-            raise
-        finally:
-            db.close()
-        self.app.call_from_thread(self._imported, request, dataset.id, summary)
-
-    def _import_failed(self, message: str) -> None:
-        self._finish()
-        self.notify(message, severity="error", timeout=10)
-
-    def _imported(self, request: ImportRequest, dataset_id: int, summary: Any) -> None:
-        self._finish()
-        self.refresh_datasets(select=dataset_id)
-        self.table.focus()
-        body = Text()
-        body.append(summary.describe() + "\n", style="bold")
-        if summary.problem_lines:
-            body.append("\nProblems by line (the rows are kept: filter with f, fix with enter)\n")
-            for line, code, message in summary.problem_lines:
-                body.append(f"line {line}  ", style="dim")
-                body.append(f"{code}: ", style="red")
-                body.append(message + "\n")
-            if summary.with_problems > len(summary.problem_lines):
-                body.append("… and more: tick “problems only” to see them all\n", style="dim")
-        self.app.push_screen(ReportScreen(f"Imported {request.path.name}", body))
-
-    # --- split --------------------------------------------------------------------------------
-
-    def action_split(self) -> None:
-        if self.dataset is None:
-            self.notify("create or import a dataset first", severity="warning")
-            return
-        dataset_id = self.dataset_id
-
-        def chosen(request: SplitRequest | None) -> None:
-            if request is None or dataset_id is None:
-                return
-            train, validation = exports.apply_split(
-                self.db, dataset_id, request.validation_fraction, request.seed
-            )
-            self._rows_changed(keep_id=self.table.current_id)
-            self.notify(f"split: {train:,} train, {validation:,} validation (seed {request.seed})")
-
-        self.app.push_screen(SplitDialog(), chosen)
-
-    # --- export -------------------------------------------------------------------------------
-
-    def _problem_rows(self, split: str) -> tuple[int, int]:
-        """(rows an export would leave out, rows it would write) without loading them."""
-        good, bad = exports.export_counts(self.db, self.dataset_id, split)
-        return bad, good
-
-    def _confirm_problems(self, split: str, verb: str, then: Callable[[bool], None]) -> None:
-        bad, good = self._problem_rows(split)
-        if not good:
-            self.notify(f"no valid {split} rows to {verb}", severity="warning")
-            return
-        if not bad:
-            then(False)
-            return
-        self.app.push_screen(
-            ConfirmDialog(
-                f"{bad:,} rows have problems",
-                f"{bad:,} {split} rows still have problems and would be left out. "
-                f"{verb.capitalize()} only the {good:,} valid rows? (Or cancel, press f to see "
-                "them and fix them first.)",
-                yes=f"{verb.capitalize()} {good:,} rows",
-            ),
-            lambda yes: then(True) if yes else None,
-        )
-
-    def action_export(self) -> None:
-        if self.dataset is None:
-            self.notify("create or import a dataset first", severity="warning")
-            return
-        _, validation = self._problem_rows("validation")
-
-        def chosen(request: ExportRequest | None) -> None:
-            if request is None:
-                return
-            self._confirm_problems(
-                request.split,
-                "export",
-                lambda allow: (
-                    self._start(f"exporting {request.split}") and self.export_worker(request, allow)
-                ),
-            )
-
-        self.app.push_screen(ExportDialog(has_validation=validation > 0), chosen)
-
-    @work(thread=True, exclusive=True, group="training-export", exit_on_error=False)
-    def export_worker(self, request: ExportRequest, allow_problems: bool) -> None:
-        from workbench.store.db import open_db
-
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        try:
-            version, path = exports.export_version(
-                db, self.dataset_id, request.split, request.path, allow_problems=allow_problems
-            )
-        except (exports.ExportRefused, OSError) as exc:
-            self.app.call_from_thread(self._import_failed, f"not exported: {exc}")
-            return
-        finally:
-            db.close()
-        self.app.call_from_thread(self._exported, version, path)
-
-    def _exported(self, version: store.DatasetVersion, path: Path) -> None:
-        self._finish()
-        self.last_export = (version, path)
-        self.notify(
-            f"exported {plural(version.examples, 'row')} ({version.bytes:,} bytes) to {path} "
-            f"· sha256 {version.sha256[:12]}",
-            timeout=10,
-        )
-
-    # --- validate -----------------------------------------------------------------------------
-
-    def action_validate(self) -> None:
-        if self.dataset is None:
-            self.notify("create or import a dataset first", severity="warning")
-            return
-        if self._start("validating"):
-            self.validate_worker(self.dataset_id)
-
-    @work(thread=True, exclusive=True, group="training-validate", exit_on_error=False)
-    def validate_worker(self, dataset_id: int) -> None:
-        from workbench.core.dataset import validate_file
-        from workbench.store.db import open_db
-
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        dataset = store.get_dataset(db, dataset_id)
-        with tempfile.TemporaryDirectory(prefix="workbench-validate-") as tmp:
-            train_path, val_path = Path(tmp) / "train.jsonl", Path(tmp) / "validation.jsonl"
-            train_rows = _write_rows(db, dataset_id, "train", train_path)
-            val_rows = _write_rows(db, dataset_id, "validation", val_path)
-            try:
-                report = validate_file(
-                    train_path,
-                    model=self.model,
-                    method=dataset.method,
-                    validation_path=val_path if val_rows else None,
-                    progress=self._thread_progress(),
-                )
-            except (OSError, ValueError) as exc:
-                db.close()
-                self.app.call_from_thread(self._import_failed, f"could not validate: {exc}")
-                return
-        findings = _map_findings(report, train_rows, val_rows)
-        _refresh_cached_problems(db, findings, train_rows + val_rows)
-        db.close()
-        body = _report_text(report, findings, train_rows + val_rows)
-        self.app.call_from_thread(self._validated, dataset.name, report, body)
-
-    def _validated(self, name: str, report: Any, body: Text) -> None:
-        self._finish()
-        self.last_report = report
-        self._rows_changed(keep_id=self.table.current_id)
-        self.table.invalidate()
-        self.app.push_screen(ReportScreen(f"Validation of {name!r}", body))
-
-    # --- upload -------------------------------------------------------------------------------
-
-    def _upload_off(self) -> str | None:
-        """Why the active provider takes no file uploads (providers/capabilities.py), or None."""
-        from workbench.providers.capabilities import capabilities_for
-
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        caps = capabilities_for(profile)
-        return None if caps.has("files") else caps.why_not("files", profile.name)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Upload shows dimmed where the provider has no Files API."""
-        if action == "upload" and self._upload_off():
-            return None
-        return True
-
-    def action_upload(self) -> None:
-        off = self._upload_off()
-        if off:
-            self.notify(off, severity="warning", markup=False)
-            return
-        if self.dataset is None:
-            self.notify("create or import a dataset first", severity="warning")
-            return
-        dataset_id = self.dataset_id
-        _, validation = self._problem_rows("validation")
-        splits = ["train"] + (["validation"] if validation else [])
-
-        def go(allow: bool) -> None:
-            if self._start("uploading"):
-                self.upload_worker(dataset_id, splits, allow)
-
-        self._confirm_problems("train", "upload", go)
-
-    @work(thread=True, exclusive=True, group="training-upload", exit_on_error=False)
-    def upload_worker(self, dataset_id: int, splits: list[str], allow_problems: bool) -> None:
-        from workbench.providers.files import upload_file
-        from workbench.providers.openai_api import explain_error, make_client
-        from workbench.store.db import open_db
-
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        lines: list[str] = []
-        try:
-            client = None
-            for split in splits:
-                self.app.call_from_thread(self._label, f"exporting {split}")
-                version, path = exports.export_version(
-                    db, dataset_id, split, allow_problems=allow_problems
-                )
-                existing = store.uploaded_file_id(db, version.id, profile.base_url)
-                if existing:
-                    lines.append(f"{split}: already uploaded as {existing} (same content)")
-                    continue
-                client = client or make_client(profile)
-                self.app.call_from_thread(self._label, f"uploading {split} ({version.bytes:,} B)")
-                uploaded = upload_file(client, path, progress=self._thread_progress())
-                store.record_upload(db, version.id, profile.name, profile.base_url, uploaded.id)
-                lines.append(
-                    f"{split}: uploaded as {uploaded.id} ({plural(version.examples, 'row')})"
-                )
-        except exports.ExportRefused as exc:
-            self.app.call_from_thread(self._import_failed, f"not uploaded: {exc}")
-            return
-        except Exception as exc:  # provider errors are explained in words, never a traceback
-            problem = explain_error(exc, profile)
-            self.app.call_from_thread(self._import_failed, f"upload failed: {problem.message}")
-            return
-        finally:
-            db.close()
-        self.app.call_from_thread(self._uploaded, lines)
-
-    def _label(self, text: str) -> None:
-        self.query_one("#progress-label", Static).update(Text(text))
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
-
-    def _uploaded(self, lines: list[str]) -> None:
-        self._finish()
-        self.last_upload = lines
-        self.notify("\n".join(lines), title="Upload", timeout=12)
+    def _promote_requested(self, event: ExampleTable.PromoteRequested) -> None:
+        self.action_promote(event)
 
     # --- palette ------------------------------------------------------------------------------
 
@@ -906,116 +422,3 @@ class TrainingScreen(PaneScreen):
             "File order, line, most or fewest tokens (o)",
             self.action_cycle_order,
         )
-
-
-# --- helpers for the workers (no widgets here) -------------------------------------------------
-
-
-def _count_lines(path: Path) -> int:
-    count = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            count += chunk.count(b"\n")
-    return count + 1
-
-
-def _write_rows(db: Any, dataset_id: int, split: str, path: Path) -> list[tuple[int, int | None]]:
-    """Write a split's rows (broken ones as their raw text) for the validator; returns
-    [(example id, source line)] in file order, so the report's line N is row N-1."""
-    from workbench.core.dataset_io import dumps_line
-
-    rows: list[tuple[int, int | None]] = []
-    with open(path, "wb") as fh:
-        for example in store.iter_examples(db, dataset_id, split):
-            text = dumps_line(example.data) if example.data is not None else (example.raw or "")
-            fh.write(text.replace("\r", " ").replace("\n", " ").encode("utf-8") + b"\n")
-            rows.append((example.id, example.source_line))
-    return rows
-
-
-def _map_findings(
-    report: Any, train_rows: list[tuple[int, int | None]], val_rows: list[tuple[int, int | None]]
-) -> dict[int, list[Any]]:
-    """{example id: [Problem]} from the report; key 0 holds the whole-file findings."""
-    findings: dict[int, list[Any]] = {}
-    prefix = "validation file: "
-    for problem in [*report.errors, *report.warnings]:
-        rows = val_rows if problem.message.startswith(prefix) else train_rows
-        if problem.line < 1 or problem.line > len(rows):
-            findings.setdefault(0, []).append(problem)
-            continue
-        findings.setdefault(rows[problem.line - 1][0], []).append(problem)
-    return findings
-
-
-def _refresh_cached_problems(
-    db: Any, findings: dict[int, list[Any]], rows: list[tuple[int, int | None]]
-) -> None:
-    """Bring each row's cached problems in line with the full validation."""
-    from workbench.core.dataset_io import dumps_line, problems_to_dicts
-
-    prefix = "validation file: "
-    with db.atomic():
-        for example_id, _line in rows:
-            cleaned = [
-                type(p)(p.line, p.code, p.message.removeprefix(prefix), p.severity)
-                for p in findings.get(example_id, [])
-            ]
-            dumped = dumps_line(problems_to_dicts(cleaned))
-            db.execute(
-                "update examples set problems = ? where id = ? and problems != ?",
-                [dumped, example_id, dumped],
-            )
-
-
-def _report_text(
-    report: Any, findings: dict[int, list[Any]], rows: list[tuple[int, int | None]]
-) -> Text:
-    text = Text()
-    ok = not report.errors
-    text.append(
-        "✓ ready to upload\n" if ok else "⚠ problems to fix before uploading\n",
-        style="bold green" if ok else "bold red",
-    )
-    text.append(f"\nexamples        {report.examples:,} ({report.valid_examples:,} valid)")
-    if report.validation_examples:
-        text.append(f", validation {report.validation_examples:,}")
-    tokens = report.tokens
-    text.append(f"\ntokens          {tokens.total:,} total, {tokens.assistant:,} assistant")
-    text.append(
-        f"\nper example     min {tokens.min:,} · median {tokens.median:,} · "
-        f"p95 {tokens.p95:,} · max {tokens.max:,}"
-    )
-    text.append(f"\nbilled / epoch  {tokens.billed_per_epoch:,}")
-    text.append(f"\nepochs          {report.epochs} (OpenAI's default rule)")
-    text.append(f"\ntraining tokens {report.estimated_training_tokens:,}")
-    cost = report.estimated_cost_usd
-    text.append("\nestimated cost  ")
-    text.append(f"${cost:,.2f}" if cost is not None else "no price known", style="bold")
-    text.append(f" for {report.model}")
-    if not report.tokenizer_exact:
-        text.append(f"\n{report.tokenizer_note}", style="yellow")
-
-    def add(label: str, problem: Any) -> None:
-        error = problem.severity == "error"
-        text.append(f"{label}  " if label else "", style="dim")
-        text.append(f"{problem.code}: ", style="red" if error else "yellow")
-        text.append(problem.message + "\n")
-
-    whole = findings.get(0, [])
-    if whole:
-        text.append("\n\nWhole dataset\n", style="bold")
-        for problem in whole:
-            add("", problem)
-    shown = 0
-    per_row = sum(len(v) for k, v in findings.items() if k)
-    if per_row:
-        text.append(f"\n\nProblems by line ({per_row:,})\n", style="bold")
-    for example_id, source_line in rows:
-        for problem in findings.get(example_id, []):
-            if shown < REPORT_PROBLEMS:
-                add(f"line {source_line}" if source_line else f"row #{example_id}", problem)
-            shown += 1
-    if shown > REPORT_PROBLEMS:
-        text.append(f"… {shown - REPORT_PROBLEMS:,} more: tick “problems only” to see them\n")
-    return text

@@ -33,7 +33,8 @@ from textual.widgets import (
 )
 
 from workbench.core.dataset import Problem
-from workbench.core.dataset_io import check_example, dumps_line, parse_text, problems_to_dicts
+from workbench.core.dataset_io import dumps_line, parse_text, problems_from_dicts
+from workbench.store import dataset_checks as checks
 from workbench.store import examples as store
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -331,11 +332,7 @@ class ExampleEditor(Screen):
             self.query_one("#raw", TextArea).focus()
 
     def _current_problems(self) -> list[Problem]:
-        line = self.example.source_line or 0
-        return [
-            Problem(line, p.get("code", ""), p.get("message", ""), p.get("severity", "error"))
-            for p in self.example.problems
-        ]
+        return problems_from_dicts(self.example.problems, self.example.source_line or 0)
 
     def _show_form_state(self) -> None:
         fits = _form_fits(self.data)
@@ -495,14 +492,7 @@ class ExampleEditor(Screen):
                     return
                 self.data, self.raw_text = None, text
                 problems = [Problem(line, p.code, p.message, p.severity) for p in parsed.problems]
-                store.update_example(
-                    db,
-                    self.example_id,
-                    data=None,
-                    raw=text,
-                    tokens=None,
-                    problems=problems_to_dicts(problems),
-                )
+                checks.save_example(db, self.example_id, None, raw=text, problems=problems)
                 self.edited = True
                 self._form_stale = True
                 self._show_problems(problems, None)
@@ -525,15 +515,14 @@ class ExampleEditor(Screen):
             return
         self.data = new_data
         self.raw_text = dumps_line(new_data)
-        check = check_example(
-            new_data, self.tokenizer, method=self.method, model=self.model, line=line
-        )
-        store.update_example(
+        check = checks.save_example(
             db,
             self.example_id,
-            data=new_data,
-            tokens=check.tokens,
-            problems=problems_to_dicts(check.problems),
+            new_data,
+            tokenizer=self.tokenizer,
+            method=self.method,
+            model=self.model,
+            line=line,
         )
         self.edited = True
         self._show_problems(check.problems, check.tokens)
