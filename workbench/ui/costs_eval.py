@@ -8,7 +8,6 @@ got, and `e` goes on with it (only the missing items are asked).
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Sele
 
 from workbench.core.display import plural
 from workbench.core.evaluation.formatting import fmt_score, fmt_usd
-from workbench.core.evaluation.scoring import SCORER_LABELS, Scorer, ScorerError
+from workbench.core.evaluation.scoring import SCORER_LABELS, Scorer, ScorerError, scorer_from
 
 if TYPE_CHECKING:
     from workbench.ui.costs import CostView
@@ -48,28 +47,6 @@ def short_model(model: str, width: int) -> str:
         return short_model(model.removesuffix(" (to train)"), width - 9) + " to train"
     head = (width - 1) * 2 // 3
     return model[:head] + "…" + model[-(width - 1 - head) :]
-
-
-def scorer_from(kind: str, arg: str) -> Scorer:
-    """A Scorer from the tab's two fields; ScorerError names what is wrong."""
-    arg = arg.strip()
-    if kind == "regex":
-        return Scorer("regex", pattern=arg)
-    if kind == "json_schema":
-        try:
-            schema = json.loads(arg) if arg else None
-        except json.JSONDecodeError as exc:
-            raise ScorerError(f"JSON schema: not JSON ({exc.msg} at column {exc.colno})") from exc
-        return Scorer("json_schema", schema=schema)
-    if kind == "numeric":
-        try:
-            tolerance = float(arg) if arg else 0.0
-        except ValueError as exc:
-            raise ScorerError(f"tolerance {arg!r} is not a number") from exc
-        return Scorer("numeric", tolerance=tolerance)
-    if kind == "judge":
-        return Scorer("judge", judge_model=arg or None)
-    return Scorer(kind)
 
 
 class AnswersDialog(ModalScreen[None]):
@@ -496,12 +473,10 @@ class EvalPanel(Vertical):
         waiting = [r for r in view.group.runs if r.status == "batch" and r.batch_id]
         if not waiting:
             return
-        from workbench.core.evaluation.scoring import Scorer as _Scorer
-
         screen: Any = self.screen
         self._begin(0, "Batch API")
         self.run_eval(
-            view.prompt, screen.eval_scope, _Scorer.from_json(waiting[0].scorer), True, resume=True
+            view.prompt, screen.eval_scope, Scorer.from_json(waiting[0].scorer), True, resume=True
         )
 
 
