@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from tests.ui.conftest import wait_until
 from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.core.redact import redact_secrets
 from workbench.store.prompts import latest_version
-
-
-async def wait_until(pilot, condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_typing_while_locked_is_kept_then_saved(db_path, monkeypatch):
@@ -27,13 +20,18 @@ async def test_typing_while_locked_is_kept_then_saved(db_path, monkeypatch):
         other.execute("BEGIN IMMEDIATE")
         app.screen.query_one("#system").focus()
         await pilot.press(*"kept")
-        await wait_until(pilot, lambda: app.pending_saves.busy)
+        await wait_until(pilot, lambda: app.pending_saves.busy, "the busy state")
         assert app.is_running
-        toasts = " ".join(str(t.render()) for t in app.screen.query("Toast"))
-        assert "database is busy" in toasts
+
+        def toasts() -> str:  # the toast is mounted on a later refresh than the busy flag
+            return " ".join(str(t.render()) for t in app.screen.query("Toast"))
+
+        await wait_until(pilot, lambda: "database is busy" in toasts(), "the busy toast")
         other.rollback()
         other.close()
-        await wait_until(pilot, lambda: latest_version(app.db, "default").system == "kept")
+        await wait_until(
+            pilot, lambda: latest_version(app.db, "default").system == "kept", "the saved text"
+        )
 
 
 async def test_pane_switch_writes_the_pending_edit_at_once(db_path):
