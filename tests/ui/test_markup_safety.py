@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Select
 
+from tests.ui.conftest import wait_until
 from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.store.db import open_db
@@ -29,16 +30,20 @@ async def test_toasts_and_selects_show_bracketed_names_literally(db_path):
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         for name in NAMES:
             app.screen.notify(f"imported into {name}")  # the real toast path, markup and all
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot, lambda: len(app.screen.query("Toast")) >= len(NAMES), "a toast for each name"
+        )
         toasts = list(app.screen.query("Toast"))
-        assert len(toasts) >= len(NAMES)
         rendered = " ".join(str(t.render()) for t in toasts)
         for name in NAMES:
             assert f"imported into {name}" in rendered
 
         app.switch_mode("history")
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot, lambda: app.screen.query("#filter-prompt Select, #filter-prompt"), "History"
+        )
         select = app.screen.query_one("#filter-prompt", Select)
+        await wait_until(pilot, lambda: len(select._options) >= len(NAMES), "the prompt filter")
         prompts = [str(prompt) for prompt, _value in select._options]
         for name in NAMES:
             assert name in prompts
@@ -48,7 +53,8 @@ async def test_toasts_and_selects_show_bracketed_names_literally(db_path):
 
         app.switch_mode("costs")
         await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: app.screen.query("#dataset"), "the Costs pane")
         dataset = app.screen.query_one("#dataset", Select)
+        await wait_until(pilot, lambda: len(dataset._options) >= len(NAMES), "the dataset list")
         assert {str(p) for p, _v in dataset._options} >= set(NAMES)
         assert app.is_running
