@@ -184,10 +184,14 @@ def preflight(
 def where_in_source(problem: Any, source_lines: Sequence[int | None] | None) -> str:
     """Where a problem is, as the Training table and the editor say it: the row's line in its
     imported file (the validator counts lines of the export, which may leave rows out)."""
+    from workbench.core.dataset import in_validation_file
+
     if not problem.line:
         return ""
-    if source_lines is None or problem.message.startswith("validation file: "):
-        return f"line {problem.line}: " if source_lines is None else f"export line {problem.line}: "
+    if source_lines is None:
+        return f"line {problem.line}: "
+    if in_validation_file(problem):  # its lines are the validation export's
+        return f"export line {problem.line}: "
     if problem.line > len(source_lines):
         return ""
     source = source_lines[problem.line - 1]
