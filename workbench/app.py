@@ -125,6 +125,8 @@ class WorkbenchApp(App[int]):
         self._db = None
         # edits waiting in a debounce: written on quit, SIGHUP/SIGTERM and pane switches
         self.pending_saves = PendingSaves(self)
+        # the Jobs → Prompt hand-off (`try_fine_tuned_model`), taken once by the Prompt pane
+        self._fine_tuned_model_to_try: str | None = None
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
@@ -136,6 +138,16 @@ class WorkbenchApp(App[int]):
 
             self._db = open_db(self.db_path)
         return self._db
+
+    def try_fine_tuned_model(self, model: str) -> None:
+        """Open `model` in the Prompt pane's fine-tuned column (Jobs' "Try model")."""
+        self._fine_tuned_model_to_try = model
+        self.switch_mode("prompt")
+
+    def take_fine_tuned_model(self) -> str | None:
+        """The model handed over by `try_fine_tuned_model`, once (then None)."""
+        model, self._fine_tuned_model_to_try = self._fine_tuned_model_to_try, None
+        return model
 
     def notify(
         self,

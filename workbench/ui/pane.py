@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -15,6 +17,11 @@ from textual.widgets.option_list import Option
 
 from workbench.ui.keys import decode_alt_digits
 from workbench.ui.status import StatusLine
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
+    from workbench.app import WorkbenchApp
 
 # alt+1 … alt+6 must arrive as keys, not as the Option characters Textual decodes them to
 decode_alt_digits()
@@ -92,8 +99,24 @@ class PaneScreen(Screen):
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # the app that runs every pane (ui/pane.py is imported by app.py itself)
+
+        @property
+        def app(self) -> WorkbenchApp: ...
+
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """The pane's main actions, offered in the command palette while it is shown."""
+        """The pane's actions in the command palette: one per key binding of the pane and of its
+        widgets (built from their BINDINGS, so a new key is offered without listing it twice),
+        then `palette_extras()` for the actions no key reaches."""
+        yield from binding_commands(self, self.palette_prefix())
+        yield from self.palette_extras()
+
+    def palette_prefix(self) -> str:
+        """Put before each binding's description in the palette ("Jobs: Cancel")."""
+        return next((label for mode, label, _key in PANES if mode == self.PANE), self.PANE)
+
+    def palette_extras(self) -> Iterable[SystemCommand]:
+        """Palette commands that no key binding reaches."""
         return ()
 
     def action_go_to_pane(self) -> None:
@@ -111,6 +134,46 @@ class PaneScreen(Screen):
             # put this screen's tab back, so it is right when the user returns here
             event.tabs.active = f"tab-{self.PANE}"
             self.app.switch_mode(mode)
+
+
+def _our_bindings(node: DOMNode) -> Iterator[Binding]:
+    """The bindings a workbench class declares (not the ones Textual's widgets bring along)."""
+    for cls in reversed(type(node).__mro__):
+        if not cls.__module__.startswith("workbench."):
+            continue
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding):
+                yield binding
+
+
+def binding_commands(screen: Screen, prefix: str) -> Iterator[SystemCommand]:
+    """One palette command per described binding of `screen` and its widgets, in the footer's
+    words; the help line shows the key (and the binding's tooltip, which may say more). Left out,
+    as the footer leaves them out: an action its node turns off (`check_action` False), and a
+    binding hidden from the footer unless its tooltip says it belongs in the palette (cursor keys
+    have none)."""
+    from textual.actions import parse
+
+    seen: set[tuple[type, str]] = set()
+    for node in (screen, *screen.walk_children()):
+        for binding in _our_bindings(node):
+            if not binding.description or binding.id == "go-to":
+                continue
+            if not binding.show and not binding.tooltip:
+                continue
+            if (type(node), binding.action) in seen:
+                continue
+            seen.add((type(node), binding.action))
+            _target, name, params = parse(binding.action)
+            if node.check_action(name, params) is False:
+                continue
+            key = screen.app.get_key_display(binding)
+            help_text = f"{binding.tooltip} ({key})" if binding.tooltip else f"key: {key}"
+            yield SystemCommand(
+                f"{prefix}: {binding.description}",
+                help_text,
+                partial(node.run_action, binding.action),
+            )
 
 
 class EmptyState(Static):
