@@ -15,7 +15,7 @@ from workbench.core.dataset import (
     example_token_counts,
     token_limit,
 )
-from workbench.core.dataset_rules import CL100K_TOOLS, O200K_TOOLS, tools_tokens
+from workbench.core.dataset_tokens import CL100K_TOOLS, O200K_TOOLS, tools_tokens
 from workbench.core.tokens import Tokenizer, count_message_tokens, get_tokenizer
 
 GOOD = {

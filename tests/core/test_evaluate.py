@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.core.evaluate import (
-    ApproachFacts,
+from workbench.core.evaluation.formatting import verdict_markdown
+from workbench.core.evaluation.scoring import (
     ItemResult,
     Scorer,
     ScorerError,
@@ -13,13 +13,12 @@ from workbench.core.evaluate import (
     disagreements,
     eval_case,
     judge_messages,
-    make_verdict,
     percentile,
     read_judge_reply,
     score_answer,
-    verdict_markdown,
     wilson_interval,
 )
+from workbench.core.evaluation.verdict import ApproachFacts, make_verdict
 
 
 def passed(kind, answer, expected, **kw):
@@ -130,7 +129,7 @@ def test_eval_case_and_messages():
 
 
 def results(ft=(19, 20), few=(17, 20), zero=(4, 20)):
-    from workbench.core.evaluate import ApproachResult
+    from workbench.core.evaluation.scoring import ApproachResult
 
     def r(name, p, n):
         return ApproachResult(name, "m", n, p, 0, wilson_interval(p, n), 400.0, 900.0, 1e-4)

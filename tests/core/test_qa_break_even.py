@@ -7,7 +7,8 @@ say fine-tuning "never" pays back although its requests were cheaper.
 from __future__ import annotations
 
 from workbench.core.estimate import ApproachTokens, estimate
-from workbench.core.evaluate import ApproachFacts, ApproachResult, make_verdict, wilson_interval
+from workbench.core.evaluation.scoring import ApproachResult, wilson_interval
+from workbench.core.evaluation.verdict import ApproachFacts, make_verdict
 
 MODEL = "gpt-4.1-mini-2025-04-14"
 
@@ -63,7 +64,7 @@ def test_no_leaning_when_every_approach_scored_zero():
 
 
 def test_markdown_says_unknown_for_a_missing_training_cost():
-    from workbench.core.evaluate import verdict_markdown
+    from workbench.core.evaluation.formatting import verdict_markdown
 
     facts = [
         ApproachFacts("few-shot", MODEL, per_request=0.0005, one_off=0.0),

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.commands.common import open_config, open_database
     from workbench.core.display import printable
     from workbench.core.estimate import DEFAULT_VOLUME, EstimateSettings
-    from workbench.core.evaluate import verdict_markdown
+    from workbench.core.evaluation.formatting import verdict_markdown
     from workbench.core.pricing import check_overrides
     from workbench.core.provider_pricing import terms_for
     from workbench.store import eval_estimate
@@ -212,7 +212,13 @@ def evaluation_for(db, prompt_name: str, args: argparse.Namespace):
 def report_lines(prompt: str, dataset: str | None, est, verdict) -> list[str]:
     """The estimate and verdict as aligned plain text."""
     from workbench.core.display import plural
-    from workbench.core.evaluate import fmt_count, fmt_latency, fmt_months, fmt_score, fmt_usd
+    from workbench.core.evaluation.formatting import (
+        fmt_count,
+        fmt_latency,
+        fmt_months,
+        fmt_score,
+        fmt_usd,
+    )
 
     s = est.settings
     lines = [

@@ -20,9 +20,8 @@ from workbench.core.dataset_rules import (
     Problem,
     _Findings,
     check_example,
-    token_counts,
-    tool_constants,
 )
+from workbench.core.dataset_tokens import token_counts, tool_constants
 from workbench.core.tokens import Tokenizer, base_model_of, get_tokenizer
 
 __all__ = [

@@ -29,9 +29,8 @@ from workbench.core.dataset_rules import (
     Problem,
     _Findings,
     check_example,
-    token_counts,
-    tool_constants,
 )
+from workbench.core.dataset_tokens import token_counts, tool_constants
 from workbench.core.jsonl import check_regular_file, parse_jsonl_line
 from workbench.core.model_lifecycle import openai_shut_down_message
 from workbench.core.tokens import Tokenizer, encoding_name_for_model, get_tokenizer

@@ -136,7 +136,7 @@ def _example_messages(
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
     if last_user is not None:
         content = messages[last_user].get("content")
-        text = content if isinstance(content, str) else _content_text(content)
+        text = content if isinstance(content, str) else _countable_text(content)
         messages[last_user] = {
             **messages[last_user],
             "content": render_user_turn(template, variables, text, strict=strict),
@@ -233,7 +233,7 @@ def prompt_size(messages: Sequence[Mapping[str, Any]], tokenizer: Tokenizer) -> 
     counts = tuple(
         MessageCount(
             str(m.get("role", "")),
-            _content_text(m.get("content")),
+            _countable_text(m.get("content")),
             count_message_tokens([m], tokenizer, reply_priming=False),
         )
         for m in messages
@@ -242,7 +242,9 @@ def prompt_size(messages: Sequence[Mapping[str, Any]], tokenizer: Tokenizer) -> 
     return PromptSize(counts, total, tokenizer.exact)
 
 
-def _content_text(content: Any) -> str:
+def _countable_text(content: Any) -> str:
+    """What the token estimate counts for a message's content: structured content (parts, tool
+    calls) is counted as the JSON the API receives, not as `messages.content_text`'s text only."""
     if isinstance(content, str):
         return content
     if content is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.messages import content_text
 from workbench.local.models import BaseModelSource, ModelUnavailable
 
 DEFAULT_MAX_TOKENS = 512
@@ -59,15 +60,6 @@ def pick_device(requested: str) -> str:
     if requested == "cuda" and not torch.cuda.is_available():
         raise ModelUnavailable("--device cuda: torch sees no CUDA device (a CPU build of torch?)")
     return requested
-
-
-def message_text(content: Any) -> str:
-    """A message's content as text (OpenAI also allows a list of typed parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return "" if content is None else str(content)
 
 
 class StopTrimmer:
@@ -211,7 +203,7 @@ def _generate(
 
     tokenizer = loaded.tokenizer
     messages = [
-        {"role": str(m.get("role")), "content": message_text(m.get("content"))}
+        {"role": str(m.get("role")), "content": content_text(m.get("content"))}
         for m in request.messages
     ]
     input_ids = tokenizer.apply_chat_template(

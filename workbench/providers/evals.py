@@ -15,12 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.evaluation.engine import (
-    BATCH_THRESHOLD,
-    DEFAULT_CONCURRENCY,
-    ChatFunction,
-    ChatReply,
-)
+from workbench.core.evaluation.engine import BATCH_THRESHOLD, DEFAULT_CONCURRENCY
+from workbench.core.evaluation.plan import ChatFunction, ChatReply
 
 if TYPE_CHECKING:
     from openai import OpenAI

@@ -242,7 +242,7 @@ def estimate_from_store(
 def group_results(db: sqlite_utils.Database, group: EvalGroup) -> dict[str, Any]:
     """label -> ApproachResult for each run of an evaluation (several fine-tuned models get their
     model in the label)."""
-    from workbench.core.evaluate import aggregate
+    from workbench.core.evaluation.scoring import aggregate
 
     out: dict[str, Any] = {}
     ft_runs = [r for r in group.runs if r.approach == "fine-tuned"]

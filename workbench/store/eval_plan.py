@@ -133,7 +133,7 @@ def plan_from_store(
     Raises KeyError (unknown dataset) or ValueError (an approach that cannot run, named)."""
     import random
 
-    from workbench.core.evaluation.engine import ApproachPlan, EvalPlan
+    from workbench.core.evaluation.plan import ApproachPlan, EvalPlan
     from workbench.store.prompts import latest_version
     from workbench.store.selection import few_shot_pool, get_selection
 

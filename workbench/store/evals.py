@@ -22,7 +22,7 @@ from workbench.store.examples import now
 from workbench.store.migrations import migration
 
 if TYPE_CHECKING:
-    from workbench.core.evaluate import ItemResult
+    from workbench.core.evaluation.scoring import ItemResult
 
 RUN_STATUSES = ("running", "batch", "done", "failed", "cancelled")
 
@@ -38,7 +38,7 @@ def v001_eval_runs_and_items(db: sqlite_utils.Database) -> None:
             prompt_name text not null default '',
             approach text not null,         -- zero-shot | few-shot | fine-tuned
             model text not null,
-            scorer text not null,           -- JSON of core.evaluate.Scorer
+            scorer text not null,           -- JSON of core.evaluation.scoring.Scorer
             seed integer not null,          -- judge answer order, replayable
             mode text not null default 'concurrent' check (mode in ('concurrent', 'batch')),
             status text not null default 'running'
@@ -316,7 +316,7 @@ def list_items(
 
 def item_results(db: sqlite_utils.Database, run_id: int) -> list[ItemResult]:
     """The slim per-item tuples aggregation needs (no answers, no questions)."""
-    from workbench.core.evaluate import ItemResult
+    from workbench.core.evaluation.scoring import ItemResult
 
     return [
         ItemResult(

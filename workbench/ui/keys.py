@@ -19,4 +19,4 @@ def decode_alt_digits() -> None:
     table = _ansi_sequences.ANSI_SEQUENCES_KEYS
     for sequence in ALT_DIGITS:
         if isinstance(table.get(sequence), str):  # an Option character, not a key
-            table.pop(sequence)  # type: ignore[attr-defined]
+            table.pop(sequence)  # type: ignore[attr-defined]  # typed as a Mapping; it is a dict

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from workbench.app import WorkbenchApp
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,14 @@ class StatusLine(Widget):
 
     info: reactive[StatusInfo | None] = reactive(None)
 
+    if TYPE_CHECKING:  # the WorkbenchApp (imported by app.py itself, so typed only)
+
+        @property
+        def app(self) -> WorkbenchApp: ...
+
     def on_mount(self) -> None:
-        app = self.app
-        self.show(app.status_info)  # type: ignore[attr-defined]
-        app.status_signal.subscribe(self, self.show)  # type: ignore[attr-defined]
+        self.show(self.app.status_info)
+        self.app.status_signal.subscribe(self, self.show)
 
     def show(self, info: StatusInfo) -> None:
         self.info = info

@@ -5,8 +5,8 @@ Costs pane (in a thread worker), `workbench eval` and the tests run exactly this
 
 API
 ---
-    from workbench.core.evaluation.engine import (
-        ApproachPlan, ChatReply, EvalPlan, run_evaluation, item_messages)
+    from workbench.core.evaluation.plan import ApproachPlan, ChatReply, EvalPlan
+    from workbench.core.evaluation.engine import run_evaluation, item_messages
     from workbench.providers.evals import sdk_chat, SdkBatches   # the real SDK behind the callables
     from workbench.store.evals import EvalLedger
     from workbench.store.eval_plan import plan_from_store
@@ -40,15 +40,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from workbench.core.evaluation.plan import (
+    ApproachPlan,
+    BatchService,
+    ChatFunction,
+    ChatReply,
+    EvalLedger,
+    EvalPlan,
+    EvalSummary,
+    ItemRecord,
+)
 from workbench.core.evaluation.scoring import (
     ApproachResult,
     EvalCase,
-    ItemResult,
     ItemScore,
     Scorer,
     aggregate,
@@ -59,8 +67,7 @@ from workbench.core.evaluation.scoring import (
 )
 from workbench.core.fewshot import select_similar
 from workbench.core.pricing import request_cost
-from workbench.core.prompts import EVAL_APPROACHES, PromptShape, build_messages
-from workbench.core.provider_pricing import OPENAI_TERMS, ProviderTerms
+from workbench.core.prompts import PromptShape, build_messages
 
 DEFAULT_CONCURRENCY = 8
 BATCH_THRESHOLD = 200  # eval sets at least this large default to the Batch API
@@ -72,105 +79,6 @@ SAMPLING_PARAMS = (
     "seed",
     "response_format",
 )
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """What a chat function returns for one request."""
-
-    answer: str
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_tokens: int | None = None
-
-
-ChatFunction = Callable[[str, list[dict], dict[str, Any]], ChatReply]
-
-
-@dataclass(frozen=True)
-class ApproachPlan:
-    approach: str  # one of core.prompts.EVAL_APPROACHES
-    model: str
-
-    def __post_init__(self) -> None:
-        if self.approach not in EVAL_APPROACHES:
-            raise ValueError(
-                f"approach must be one of {', '.join(EVAL_APPROACHES)}, not {self.approach!r}"
-            )
-
-
-@dataclass(frozen=True)
-class EvalPlan:
-    """One evaluation, fully described: what to ask, of which models, how to score and price it."""
-
-    eval_name: str
-    prompt_name: str
-    prompt: Any  # system / template / variables / ft_system / params (PromptSetup, PromptVersion)
-    approaches: tuple[ApproachPlan, ...]
-    cases: tuple[EvalCase, ...]
-    scorer: Scorer = field(default_factory=Scorer)
-    examples: tuple[Any, ...] = ()  # the few-shot approach's examples (its saved selection)
-    pool: tuple[Any, ...] = ()  # few-shot-similar picks from these per item (few-shot split only)
-    similar_k: int = 3
-    seed: int = 0
-    terms: ProviderTerms = OPENAI_TERMS
-    group_id: str | None = None  # resume this evaluation
-    scope: str = ""  # which held-out set, in words ("all test examples", "library", a dataset)
-    version_id: int | None = None
-    version_number: int | None = None
-    profile: str = ""
-
-
-@dataclass(frozen=True)
-class ItemRecord:
-    """One asked item, as the ledger stores it (an eval item and a Run)."""
-
-    run_id: Any
-    approach: str
-    model: str
-    case: EvalCase
-    messages: list[dict]
-    params: dict[str, Any]
-    answer: str = ""
-    passed: bool | None = None
-    detail: str = ""
-    latency_ms: float | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_tokens: int | None = None
-    cost_usd: float | None = None
-    error: str | None = None
-
-
-class EvalLedger(Protocol):
-    """Where an evaluation keeps its state (store.evals.EvalLedger is the SQLite one)."""
-
-    def open_runs(self, plan: EvalPlan, mode: str) -> tuple[str, dict[ApproachPlan, Any]]: ...
-    def answered(self, run_id: Any) -> set[int]: ...
-    def record(self, item: ItemRecord, plan: EvalPlan) -> None: ...
-    def finish(self, run_id: Any, status: str, error: str | None = None) -> None: ...
-    def batch_id(self, run_id: Any) -> str | None: ...
-    def set_batch(self, run_id: Any, batch_id: str | None) -> None: ...
-    def item_results(self, run_id: Any) -> list[ItemResult]: ...
-
-
-class BatchService(Protocol):
-    """The Batch API (providers.evals.SdkBatches)."""
-
-    def submit(self, requests: Sequence[tuple[str, dict]], label: str) -> str: ...
-    def wait(
-        self, batch_id: str, should_stop: Callable[[], bool], on_state: Callable[[Any], None]
-    ) -> Any: ...  # a state with .done, .status, .errors
-    def results(self, state: Any) -> Iterable[tuple[str, ChatReply | None, str | None]]: ...
-
-
-@dataclass(frozen=True)
-class EvalSummary:
-    group_id: str
-    results: dict[str, ApproachResult]
-    asked: int  # requests sent now (a resumed run asks only what was missing)
-    cancelled: bool
-    mode: str  # "concurrent" | "batch"
 
 
 def labels(approaches: Sequence[ApproachPlan]) -> dict[ApproachPlan, str]:
