@@ -23,7 +23,7 @@ from pathlib import Path
 
 from workbench.local import jobdir as jd
 from workbench.local.models import BaseModelSource
-from workbench.sim.state import SimStore, new_id
+from workbench.sim.state import SimStore, job_event, new_id
 from workbench.sim.training import job_object as wire_job_object
 
 ORG = "local"
@@ -75,24 +75,7 @@ class LocalJobs:
     def on_validated(self, job: dict, result: dict) -> None:  # the trainer validates its files
         pass
 
-    def event(
-        self,
-        job: dict,
-        at: int,
-        message: str,
-        level: str = "info",
-        type_: str = "message",
-        data: dict | None = None,
-    ) -> dict:
-        return {
-            "id": new_id("ftevent-"),
-            "job_id": job["id"],
-            "created_at": at,
-            "level": level,
-            "message": message,
-            "type": type_,
-            "data": data,
-        }
+    event = staticmethod(job_event)
 
     def job_dir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id

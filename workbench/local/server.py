@@ -28,11 +28,10 @@ from workbench.sim.chat import ChatRoutes, Reply, check_chat_request, usage_obje
 from workbench.sim.faults import FaultBoard, Guard
 from workbench.sim.files import MAX_FILE_BYTES, Files
 from workbench.sim.fine_tuning import FineTuning
-from workbench.sim.models import model_not_found
+from workbench.sim.models import ModelRoutes, model_not_found
 from workbench.sim.openai_errors import bad_request
 from workbench.sim.state import SimStore, active_job_ids
 from workbench.sim.uploads import MAX_PART_BYTES, Uploads
-from workbench.sim.wire import Handlers
 from workbench.sim.wire_app import WireServer, starlette_app
 
 OWNED_BY = "workbench-local"
@@ -56,7 +55,7 @@ class LocalOptions:
         return self.db.with_name(self.db.name + ".jobs")
 
 
-class LocalModels(Handlers):
+class LocalModels(ModelRoutes):
     """`/v1/models`: the base models, fine-tuned models and their checkpoints."""
 
     def base(self, model_id: str) -> BaseModelSource | None:
@@ -89,24 +88,6 @@ class LocalModels(Handlers):
                 }
             )
         return data
-
-    async def list_models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": self.model_objects()})
-
-    async def get_model(self, request: Request) -> Response:
-        model_id = request.path_params["model"]
-        for obj in self.model_objects():
-            if obj["id"] == model_id:
-                return JSONResponse(obj)
-        raise model_not_found(model_id)
-
-    async def delete_model(self, request: Request) -> Response:
-        model_id = request.path_params["model"]
-        if self.sim.store.get_ft_model(model_id) is None:
-            raise model_not_found(model_id)
-        self.sim.store.db.execute("DELETE FROM ft_models WHERE id = ?", [model_id])
-        self.sim.store.commit()
-        return JSONResponse({"id": model_id, "object": "model", "deleted": True})
 
     def check_fine_tunable(self, model_id: str) -> None:
         if self.base(model_id) is None:

@@ -21,25 +21,11 @@ def model_not_found(model_id: str) -> APIError:
     )
 
 
-class Models(Handlers):
-    """Model listing and lookup."""
+class ModelRoutes(Handlers):
+    """`GET/DELETE /v1/models[/{model}]` over a backend's `model_objects()` (sim and local)."""
 
-    def __init__(self, sim) -> None:
-        super().__init__(sim)
-        self._trained_cache: dict[str, list[tuple[str, str]]] = {}
-
-    # ---- models -----------------------------------------------------------------------------
     def model_objects(self) -> list[dict]:
-        self.sim.advance_jobs()
-        data = [catalog.model_object(m.id, m.created, m.shutdown_date) for m in catalog.BASE_MODELS]
-        for row in self.sim.store.ft_models():
-            base = catalog.base_model(billing_base_model(row["base"]))
-            data.append(
-                catalog.model_object(
-                    row["id"], row["created"], base.shutdown_date if base else None
-                )
-            )
-        return data
+        raise NotImplementedError
 
     async def list_models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": self.model_objects()})
@@ -58,6 +44,27 @@ class Models(Handlers):
         self.sim.store.db.execute("DELETE FROM ft_models WHERE id = ?", [model_id])
         self.sim.store.commit()
         return JSONResponse({"id": model_id, "object": "model", "deleted": True})
+
+
+class Models(ModelRoutes):
+    """Model listing and lookup."""
+
+    def __init__(self, sim) -> None:
+        super().__init__(sim)
+        self._trained_cache: dict[str, list[tuple[str, str]]] = {}
+
+    # ---- models -----------------------------------------------------------------------------
+    def model_objects(self) -> list[dict]:
+        self.sim.advance_jobs()
+        data = [catalog.model_object(m.id, m.created, m.shutdown_date) for m in catalog.BASE_MODELS]
+        for row in self.sim.store.ft_models():
+            base = catalog.base_model(billing_base_model(row["base"]))
+            data.append(
+                catalog.model_object(
+                    row["id"], row["created"], base.shutdown_date if base else None
+                )
+            )
+        return data
 
     def check_fine_tunable(self, model_id: str) -> None:
         unavailable = bad_request(

@@ -24,6 +24,26 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
+def job_event(
+    job: dict,
+    at: int,
+    message: str,
+    level: str = "info",
+    type_: str = "message",
+    data: dict | None = None,
+) -> dict:
+    """One `fine_tuning.job.event` document (the sim's clock and local's trainer both write them)."""
+    return {
+        "id": new_id("ftevent-"),
+        "job_id": job["id"],
+        "created_at": at,
+        "level": level,
+        "message": message,
+        "type": type_,
+        "data": data,
+    }
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from workbench.sim.catalog import ORG
-from workbench.sim.state import SimStore, new_id
+from workbench.sim.state import SimStore, job_event, new_id
 
 # Simulated seconds per phase. A 10-example job (10 auto epochs, batch 1 -> 100 steps) takes about
 # 1,260 simulated seconds: ~1.3 s at --speed 1000, ~2 min at --speed 10, ~21 min at --speed 1.
@@ -184,24 +184,7 @@ class JobClock:
     def job_object(self, job: dict, now: float) -> dict:
         return job_object(job, now, self.flavor)
 
-    def event(
-        self,
-        job: dict,
-        at: int,
-        message: str,
-        level: str = "info",
-        type_="message",
-        data: dict | None = None,
-    ) -> dict:
-        return {
-            "id": new_id("ftevent-"),
-            "job_id": job["id"],
-            "created_at": at,
-            "level": level,
-            "message": message,
-            "type": type_,
-            "data": data,
-        }
+    event = staticmethod(job_event)
 
     def advance(self, job: dict, now: float | None = None) -> dict:
         """Bring a job up to its clock; persists it and its new events. Returns the job."""
