@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.display import printable
@@ -160,3 +161,25 @@ def require_prompt(db, name: str):
         names = ", ".join(repr(p.name) for p in list_prompts(db)) or "none yet"
         raise UsageError(f"no prompt named {name!r} (prompts: {names}; `workbench prompt new`)")
     return version
+
+
+def print_listing(
+    command: str,
+    rows: list[dict],
+    *,
+    as_json: bool,
+    empty: str,
+    header: str,
+    line: Callable[[dict], str],
+) -> int:
+    """What every `list` action prints: the rows as JSON with `--json`; otherwise a header and
+    one line per row, or `empty` on stderr when there are none. Exit 0 either way."""
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        err(command, empty)
+    else:
+        print(header)
+        for row in rows:
+            print(line(row))
+    return EXIT_OK

@@ -22,6 +22,7 @@ from workbench.commands.common import (
     fraction,
     one_line,
     print_json,
+    print_listing,
     run_with_context,
 )
 
@@ -206,9 +207,17 @@ def _list(ctx, args: argparse.Namespace) -> int:
         }
         problems = count_examples(ctx.db, dataset_id=d.id, with_problems=True)
         rows.append({"name": d.name, "method": d.method, **counts, "with_problems": problems})
-    if args.json:
-        print_json(rows)
-        return EXIT_OK
+    return print_listing(
+        "data",
+        rows,
+        as_json=args.json,
+        empty="no datasets yet (`workbench data import FILE --dataset NAME`)",
+        header=f"{'NAME':<24} {'METHOD':<10} {'TRAIN':>7} {'VALID':>7} {'TEST':>7} {'PROBLEMS':>9}",
+        line=lambda r: (
+            f"{one_line(r['name'], 24):<24} {r['method']:<10} {r['train']:>7} "
+            f"{r['validation']:>7} {r['test']:>7} {r['with_problems']:>9}"
+        ),
+    )
     if not rows:
         err("data", "no datasets yet (`workbench data import FILE --dataset NAME`)")
         return EXIT_OK

@@ -19,6 +19,7 @@ from workbench.commands.common import (
     err,
     one_line,
     print_json,
+    print_listing,
     run_with_context,
 )
 
@@ -106,9 +107,17 @@ def _list(ctx, args: argparse.Namespace) -> int:
         for e in list_examples(ctx.db, dataset_id=None, split=args.split, tag=args.tag)
         if e.data is not None
     ]
-    if args.json:
-        print_json(rows)
-        return EXIT_OK
+    return print_listing(
+        "examples",
+        rows,
+        as_json=args.json,
+        empty="no examples" + (" matching the filters" if args.split or args.tag else ""),
+        header=f"{'ID':>5}  {'SPLIT':<10} {'TAGS':<16} {'INPUT':<40} OUTPUT",
+        line=lambda r: (
+            f"{r['id']:>5}  {r['split']:<10} {one_line(','.join(r['tags']) or '—', 16):<16} "
+            f"{one_line(r['input'], 40):<40} {one_line(r['output'], 40)}"
+        ),
+    )
     if not rows:
         err("examples", "no examples" + (" matching the filters" if args.split or args.tag else ""))
         return EXIT_OK

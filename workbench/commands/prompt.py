@@ -25,6 +25,7 @@ from workbench.commands.common import (
     key_value,
     one_line,
     print_json,
+    print_listing,
     printable,
     require_prompt,
     run_with_context,
@@ -259,9 +260,17 @@ def _list(ctx, args: argparse.Namespace) -> int:
                 "updated_at": prompt.updated_at,
             }
         )
-    if args.json:
-        print_json(rows)
-        return EXIT_OK
+    return print_listing(
+        "prompt",
+        rows,
+        as_json=args.json,
+        empty="no prompts yet (`workbench prompt new NAME`)",
+        header=f"{'NAME':<24} {'LATEST':<12} {'MODEL':<30} FINE-TUNED",
+        line=lambda r: (
+            f"{one_line(r['name'], 24):<24} {r['latest'] or '—':<12} "
+            f"{one_line(r['model'] or '—', 30):<30} {printable(r['ft_model']) or '—'}"
+        ),
+    )
     if not rows:
         err("prompt", "no prompts yet (`workbench prompt new NAME`)")
         return EXIT_OK
