@@ -66,10 +66,13 @@ async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
         from workbench.ui.prompt_variables import VariableArea
 
         await type_into(pilot, screen.query_one(VariableArea), TRAINED_Q)
-        app.pending_fine_tuned_model = ft_model
         await app.switch_mode("history")
-        await app.switch_mode("prompt")
-        await pilot.pause()
+        app.try_fine_tuned_model(ft_model)  # what the Jobs pane's "Try model" does
+        await wait_until(
+            pilot,
+            lambda: app.screen is screen and screen.content.get("ft_model") == ft_model,
+            "the fine-tuned model handed over",
+        )
         await type_into(pilot, screen.query_one("#ft_system"), "Route.")
         await pilot.pause(0.5)
         await pilot.press("ctrl+r")

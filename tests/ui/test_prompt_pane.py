@@ -6,6 +6,7 @@ the History pane reads them back, also after a restart.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -17,12 +18,15 @@ import tiktoken
 
 from tests.ui.conftest import make_app, wait_until
 from workbench.core.fewshot import FewShotSelection
+from workbench.core.prompts import MissingVariables, assemble_messages
 from workbench.store.db import open_db
 from workbench.store.examples import add_example
 from workbench.store.prompts import latest_version, list_versions
 from workbench.store.runs import list_runs
 from workbench.store.selection import set_selection
 from workbench.ui.prompt import PromptScreen
+from workbench.ui.prompt_dialogs import AskText
+from workbench.ui.prompt_plan import NO_EXAMPLES, NO_FT_MODEL, NO_MODEL, plan_approach
 from workbench.ui.prompt_run import RunColumn
 from workbench.ui.prompt_variables import VariableArea
 
@@ -139,12 +143,15 @@ async def test_from_empty_database_to_three_answers_with_costs(sim, monkeypatch,
         assert [a.variable for a in areas] == ["question"]
         await type_into(pilot, areas[0], TRAINED_Q)
 
-        # the Jobs pane hands over a fine-tuned model before switching here
-        app.pending_fine_tuned_model = ft_model
+        # the Jobs pane hands over a fine-tuned model, which switches here
         await app.switch_mode("history")
-        await app.switch_mode("prompt")
-        await pilot.pause()
-        assert app.pending_fine_tuned_model is None
+        app.try_fine_tuned_model(ft_model)
+        await wait_until(
+            pilot,
+            lambda: app.screen is screen and screen.content.get("ft_model") == ft_model,
+            "the fine-tuned model handed over",
+        )
+        assert app.take_fine_tuned_model() is None  # taken once
         assert screen.content["ft_model"] == ft_model
         await type_into(pilot, screen.query_one("#ft_system"), "Route.")
         await pilot.pause(0.5)  # past the draft's save delay
@@ -452,19 +459,49 @@ async def test_escape_cancels_a_run_and_records_it(sim, monkeypatch, db_path):
         assert run.status == "cancelled" and run.error_kind == "cancelled"
 
 
-def test_palette_offers_the_main_actions():
-    screen = PromptScreen()
-    titles = [c.title for c in screen.palette_commands()]
-    for wanted in (
-        "Run all three approaches",
-        "Save prompt version",
-        "New prompt",
-        "Open prompt",
-        "Rename prompt",
-        "Preview messages",
-        "Prompt versions",
-    ):
-        assert wanted in titles
+async def test_palette_offers_the_main_actions(db_path):
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        assert isinstance(screen, PromptScreen)
+        commands = {c.title: c for c in app.get_system_commands(screen)}
+        for wanted in (
+            # from the pane's keys (ctrl+n is hidden in the footer, offered for its tooltip)
+            "Prompt: Run",
+            "Prompt: Save version",
+            "Prompt: Next tab",
+            "Prompt: Open prompt",
+            "Prompt: New prompt",
+            # from the Versions tab's list
+            "Prompt: Compare with",
+            "Prompt: Restore",
+            # the ones no key reaches
+            "Prompt: Run all three approaches",
+            "Prompt: Run zero-shot only",
+            "Prompt: Run few-shot only",
+            "Prompt: Run fine-tuned only",
+            "Prompt: Duplicate prompt",
+            "Prompt: Rename prompt",
+            "Prompt: Preview messages",
+            "Prompt: Prompt versions",
+        ):
+            assert wanted in commands, wanted
+        assert "Freeze the draft" in commands["Prompt: Save version"].help
+        assert "Start another named prompt" in commands["Prompt: New prompt"].help
+        assert "Prompt: Cancel run" not in commands  # nothing is running
+        assert "Prompt: History" not in commands  # the editors' F6, which the app's F6 shows
+        assert len(commands) == len(set(commands))
+
+        # a binding's command runs its action, and so does one no key reaches
+        result = commands["Prompt: Next tab"].callback()
+        if inspect.isawaitable(result):
+            await result
+        await wait_until(pilot, lambda: screen.query_one("#prompt-tabs").active == "pt-variables")
+        commands["Prompt: Preview messages"].callback()
+        await wait_until(pilot, lambda: screen.query_one("#prompt-tabs").active == "pt-preview")
+        commands["Prompt: Rename prompt"].callback()
+        await wait_until(pilot, lambda: isinstance(app.screen, AskText), "the rename dialog")
 
 
 async def test_model_list_comes_from_the_provider_and_an_unknown_model_is_named(
@@ -543,3 +580,19 @@ async def test_a_restart_opens_the_prompt_edited_last(db_path):
         await app.workers.wait_for_complete()
         assert app.active_prompt == "older" == app.screen.prompt_name
         assert app.screen.query_one("#system").text == "edited last"
+
+
+def test_the_preview_and_the_run_share_one_plan():
+    """plan_approach is what both ask: the run sends its messages, the preview lists its problems."""
+    content = {"system": "S", "template": "{{q}}", "variables": {}, "model": MODEL, "ft_model": ""}
+    plan = plan_approach("fine-tuned", content, [])
+    assert plan.problems == (NO_FT_MODEL, str(MissingVariables(["q"])))
+    assert plan.problem == NO_FT_MODEL  # what the run column says
+    assert plan.messages[-1] == {"role": "user", "content": "{{q}}"}  # the preview, unfilled
+    assert plan_approach("few-shot", content, []).problems[0] == NO_EXAMPLES
+    assert plan_approach("zero-shot", {**content, "model": ""}, []).problem == NO_MODEL
+
+    filled = {**content, "variables": {"q": "hi"}}
+    plan = plan_approach("zero-shot", filled, [])
+    assert plan.problems == () and plan.model == MODEL
+    assert plan.messages == assemble_messages("zero-shot", "S", "{{q}}", {"q": "hi"})

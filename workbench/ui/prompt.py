@@ -1,15 +1,16 @@
 """The Prompt pane: write a prompt, preview what each approach sends, run them side by side.
 
-Edits go into the prompt's draft in SQLite a moment after typing stops (and at once before a run,
-a version save or leaving the pane); ctrl+s freezes a version. The pane reads the few-shot
-selection the Examples pane saved for the active prompt, and every run is recorded by its column.
+Edits go into the prompt's draft in SQLite a moment after typing stops (ui/prompt_draft.py);
+ctrl+s freezes a version; named prompts are opened, made and renamed in ui/prompt_names.py. The
+preview and the runs both ask ui/prompt_plan.py what each approach sends, with the few-shot
+selection the Examples pane saved for the active prompt; every run is recorded by its column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,60 +19,84 @@ from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
-from workbench.core.prompts import (
-    APPROACH_LABELS,
-    APPROACHES,
-    MissingVariables,
-    assemble_messages,
-    missing_variables,
-    placeholders,
-    prompt_size,
-)
-from workbench.providers.chat import DEFAULT_PARAMS
+from workbench.core.prompts import APPROACH_LABELS, APPROACHES, placeholders, prompt_size
 from workbench.store import prompts as store
-from workbench.ui.pane import PaneScreen
-from workbench.ui.prompt_dialogs import AskText, PickPrompt
 from workbench.ui.prompt_editor import PlaceholderTextArea
+from workbench.ui.prompt_names import PromptNamesScreen
+from workbench.ui.prompt_plan import plan_approach
 from workbench.ui.prompt_preview import ApproachPreview, PreviewView
 from workbench.ui.prompt_run import RunColumn, RunRequest
 from workbench.ui.prompt_settings import SettingsForm
 from workbench.ui.prompt_variables import VariablesForm
 from workbench.ui.prompt_versions import VersionsView
-from workbench.ui.widgets.confirm import ConfirmDialog
 
-SAVE_DELAY = 0.4  # seconds after the last keystroke before the draft is written
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
 PREVIEW_DELAY = 0.2
 TABS = ("pt-edit", "pt-variables", "pt-model", "pt-preview", "pt-run", "pt-versions")
 RUN_CHOICES = [("All three", "all"), *((APPROACH_LABELS[a], a) for a in APPROACHES)]
-NO_EXAMPLES = "no few-shot examples chosen: pick them in the Examples pane (F2)"
-NO_FT_MODEL = "no fine-tuned model chosen: pick one on the Model tab"
+NOT_SAVED = "not sent: the database is busy and the prompt is not saved yet"
+IN_CONFLICT = "not sent: choose which version of the prompt to keep first"
 
 
-class PromptScreen(PaneScreen):
+class PromptScreen(PromptNamesScreen):
     PANE = "prompt"
     # typing right after start-up goes into the system prompt, not into the tab bar
     AUTO_FOCUS = "#system"
 
+    # all of the pane's keys are here (not on its bases), in the footer's order
     BINDINGS = [
-        Binding("ctrl+r", "run", "Run", id="prompt-run", tooltip="Run the chosen approach(es)"),
-        Binding("ctrl+s", "save_version", "Save version", id="prompt-save-version"),
-        Binding("escape", "cancel_runs", "Cancel run", id="prompt-cancel"),
-        Binding("ctrl+t", "next_tab", "Next tab", id="prompt-next-tab"),
-        Binding("ctrl+o", "open_prompt", "Open prompt", id="prompt-open"),
-        Binding("ctrl+n", "new_prompt", "New prompt", id="prompt-new", show=False),
+        Binding(
+            "ctrl+r",
+            "run",
+            "Run",
+            id="prompt-run",
+            tooltip="Run the approaches chosen on the Run tab (all three unless changed)",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_version",
+            "Save version",
+            id="prompt-save-version",
+            tooltip="Freeze the draft as a numbered version, with a note",
+        ),
+        Binding(
+            "escape",
+            "cancel_runs",
+            "Cancel run",
+            id="prompt-cancel",
+            tooltip="Stop the answers streaming (the text so far is kept and recorded)",
+        ),
+        Binding(
+            "ctrl+t",
+            "next_tab",
+            "Next tab",
+            id="prompt-next-tab",
+            tooltip="Edit, Variables, Model, Preview, Run, Versions in turn",
+        ),
+        Binding(
+            "ctrl+o",
+            "open_prompt",
+            "Open prompt",
+            id="prompt-open",
+            tooltip="Switch to another named prompt",
+        ),
+        Binding(
+            "ctrl+n",
+            "new_prompt",
+            "New prompt",
+            id="prompt-new",
+            show=False,
+            tooltip="Start another named prompt",
+        ),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.prompt_name = ""
-        self.version: store.PromptVersion | None = None
-        self.content: dict[str, Any] = {}
         self.models: list[str] = []
         self.previews: list[ApproachPreview] = []
-        self._pending: dict[str, Any] = {}
-        self._conflict = False  # another window changed the draft; the user is asked
-        self._unmounting = False
-        self._preview_timer = None
+        self._preview_timer: Timer | None = None
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -100,27 +125,24 @@ class PromptScreen(PaneScreen):
                 yield VersionsView(id="versions")
 
     def on_mount(self) -> None:
-        app: Any = self.app
-        name = app.active_prompt
+        name = self.app.active_prompt
         if name == store.DEFAULT_PROMPT:
             # a fresh start: open the prompt the user edited last rather than "default"
-            name = store.most_recent_prompt(app.db) or name
+            name = store.most_recent_prompt(self.app.db) or name
         self.load(name)
-        app.active_prompt = name
+        self.app.active_prompt = name
         self.watch(self.app, "active_prompt", self._active_prompt_changed, init=False)
         # after the first paint: listing models imports the SDK, which costs more than Textual
         self.call_after_refresh(self.fetch_models)
 
     def on_screen_resume(self) -> None:
-        app: Any = self.app
-        if app.active_prompt != self.prompt_name:
-            self.load(app.active_prompt)
+        if self.app.active_prompt != self.prompt_name:
+            self.load(self.app.active_prompt)
         else:
             self.check_changed_elsewhere()
-        pending = getattr(app, "pending_fine_tuned_model", None)
-        if pending:
-            app.pending_fine_tuned_model = None
-            self.use_fine_tuned_model(str(pending))
+        model = self.app.take_fine_tuned_model()  # Jobs' "Try model"
+        if model:
+            self.use_fine_tuned_model(model)
         self.refresh_preview()
 
     def on_screen_suspend(self) -> None:
@@ -134,24 +156,7 @@ class PromptScreen(PaneScreen):
         if name != self.prompt_name:
             self.load(name)
 
-    # --- loading and saving ----------------------------------------------------------------------
-
-    def load(self, name: str) -> None:
-        """Show a named prompt (created with the profile's default model if it is new)."""
-        if name != self.prompt_name and not self.flush():
-            return  # the database is busy: the edits of the prompt shown stay with it
-        self._pending = {}
-        self.app.pending_saves.forget(self)  # type: ignore[attr-defined]
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        version = store.ensure_prompt(
-            self.app.db,  # type: ignore[attr-defined]
-            name,
-            model=profile.default_model,
-            params=dict(DEFAULT_PARAMS),
-        )
-        self.prompt_name = name
-        self.version = version
-        self.content = version.content()
+    def show_loaded(self, version: store.PromptVersion) -> None:
         with self.prevent(TextArea.Changed):
             self.query_one("#system", TextArea).load_text(version.system)
             self.query_one("#template", TextArea).load_text(version.template)
@@ -164,107 +169,13 @@ class PromptScreen(PaneScreen):
             params=version.params,
             models=self._model_choices(),
         )
-        self._show_header()
-        self.refresh_versions()
         self.refresh_preview()
 
-    def _model_choices(self) -> list[str]:
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        return list(dict.fromkeys([*self.models, profile.default_model]))
-
-    def edit(self, field: str, value: Any) -> None:
-        """Remember one edit and write it into the draft shortly (see SAVE_DELAY)."""
-        self.content[field] = value
-        self._pending[field] = value
-        self.app.pending_saves.later(self, self._write_pending, SAVE_DELAY)  # type: ignore[attr-defined]
-        self._show_header()
+    def content_edited(self) -> None:
         self._schedule_preview()
 
-    def flush(self, show: bool = True) -> bool:
-        """Write pending edits into the draft now (`show=False`: the widgets are going away).
-
-        False when the database is busy: the edits stay pending and are retried (PendingSaves).
-        """
-        saved = self.app.pending_saves.now(self)  # type: ignore[attr-defined]
-        if show and self.is_mounted:
-            self._show_header()
-            self.refresh_versions()
-        return saved
-
-    def _write_pending(self) -> None:
-        """The PendingSaves callback: the edits are forgotten only once they are written."""
-        if not self._pending or not self.prompt_name:
-            return
-        if self._conflict:
-            return  # waiting for the user to choose theirs or ours; nothing written meanwhile
-        changes = dict(self._pending)
-        try:
-            self.version = store.save_draft(
-                self.app.db,  # type: ignore[attr-defined]
-                self.prompt_name,
-                base=self.version,
-                **changes,
-            )
-        except store.DraftConflict as exc:
-            self._changed_elsewhere(exc.stored)
-            return
-        for key, value in changes.items():
-            if self._pending.get(key) is value:
-                del self._pending[key]
-        if self.is_attached and self.app.screen is self and not self._unmounting:
-            self._show_header()
-            self.refresh_versions()
-
-    def _changed_elsewhere(self, stored: store.PromptVersion | None) -> None:
-        """Another window saved this prompt: reload if nothing here is unsaved, else ask."""
-        if not self._pending:
-            self.load(self.prompt_name)
-            self.notify(f"{self.prompt_name}: reloaded, it was changed in another window")
-            return
-        self._conflict = True
-
-        def answer(theirs: bool | None) -> None:
-            self._conflict = False
-            if theirs:
-                self._pending = {}
-                self.app.pending_saves.forget(self)  # type: ignore[attr-defined]
-                self.load(self.prompt_name)
-                return
-            # keep ours: write it over theirs, now that the user chose to
-            self.version = store.latest_version(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
-            self.flush()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                "This prompt was changed in another window.",
-                f"{self.prompt_name}: y loads the other window's version (your unsaved edits "
-                "here are dropped); n keeps yours and saves it over theirs.",
-                yes="Load theirs",
-                no="Keep mine",
-            ),
-            answer,
-        )
-
-    def check_changed_elsewhere(self) -> None:
-        """Compare the stored draft with what this window loaded (on resume and before a run)."""
-        if not self.prompt_name or self._conflict:
-            return
-        stored = store.latest_version(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
-        if not store.same_prompt(stored, self.version):
-            self._changed_elsewhere(stored)
-
-    def _show_header(self) -> None:
-        text = Text()
-        text.append(" Prompt ", style="dim")
-        text.append(self.prompt_name, style="bold")
-        if self.version is not None:
-            text.append(f"  {self.version.label}", style="bold")
-        text.append("  saving…" if self._pending else "  saved", style="dim")
-        text.append(f"  model {self.content.get('model') or '(none)'}", style="dim")
-        self.query_one("#prompt-header", Static).update(text)
-
-    def refresh_versions(self) -> None:
-        self.query_one(VersionsView).show(store.list_versions(self.app.db, self.prompt_name))  # type: ignore[attr-defined]
+    def _model_choices(self) -> list[str]:
+        return list(dict.fromkeys([*self.models, self.app.config.profile.default_model]))
 
     # --- edits from the widgets ------------------------------------------------------------------
 
@@ -308,7 +219,7 @@ class PromptScreen(PaneScreen):
         import asyncio
         import importlib
 
-        profile = self.app.config.profile  # type: ignore[attr-defined]
+        profile = self.app.config.profile
         if not (profile.api_key() or profile.extra.get("token_command")):
             self.models = []  # the status line already says the key is missing
         else:
@@ -327,7 +238,7 @@ class PromptScreen(PaneScreen):
         from workbench.providers.openai_api import MissingAPIKey
 
         try:
-            client = make_chat_client(self.app.config.profile)  # type: ignore[attr-defined]
+            client = make_chat_client(self.app.config.profile)
             try:
                 self.models = await list_models(client)
             finally:
@@ -349,44 +260,26 @@ class PromptScreen(PaneScreen):
     def _examples(self) -> list:
         from workbench.store.selection import selected_examples
 
-        return selected_examples(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
+        return selected_examples(self.app.db, self.prompt_name)
 
     def build_previews(self) -> list[ApproachPreview]:
         """What each approach would send now, with token counts (placeholders left if unfilled)."""
         from workbench.core.tokens import get_tokenizer
 
-        content = self.content
         examples = self._examples()
-        missing = missing_variables(content.get("template", ""), content.get("variables", {}))
         previews = []
         for approach in APPROACHES:
-            model = content.get("ft_model") if approach == "fine-tuned" else content.get("model")
-            messages = assemble_messages(
-                approach,
-                content.get("system", ""),
-                content.get("template", ""),
-                content.get("variables", {}),
-                examples,
-                content.get("ft_system"),
-                strict=False,
-            )
-            problems = []
-            if missing:
-                problems.append(str(MissingVariables(missing)))
+            plan = plan_approach(approach, self.content, examples)
             note = ""
-            if approach == "few-shot":
-                note = f"{len(examples)} example(s) from the Examples pane" if examples else ""
-                if not examples:
-                    problems.append(NO_EXAMPLES)
-            if approach == "fine-tuned" and not model:
-                problems.append(NO_FT_MODEL)
-            tokenizer = get_tokenizer(model or content.get("model") or "")
+            if approach == "few-shot" and examples:
+                note = f"{len(examples)} example(s) from the Examples pane"
+            tokenizer = get_tokenizer(plan.model or self.content.get("model") or "")
             previews.append(
                 ApproachPreview(
                     approach,
-                    model or "",
-                    prompt_size(messages, tokenizer),
-                    "; ".join(problems),
+                    plan.model,
+                    prompt_size(plan.messages, tokenizer),
+                    "; ".join(plan.problems),
                     note,
                 )
             )
@@ -420,39 +313,25 @@ class PromptScreen(PaneScreen):
     def run_requests(self, approaches: Iterable[str]) -> tuple[list[RunRequest], dict[str, str]]:
         """The runs to send now, and the problem of each approach that cannot be sent."""
         if not self.flush():
-            return [], {"all": "not sent: the database is busy and the prompt is not saved yet"}
+            return [], {"all": NOT_SAVED}
         self.check_changed_elsewhere()
         if self._conflict:
-            return [], {"all": "not sent: choose which version of the prompt to keep first"}
-        db = self.app.db  # type: ignore[attr-defined]
-        content = self.content
+            return [], {"all": IN_CONFLICT}
+        db = self.app.db
         examples = self._examples()
-        params = dict(content.get("params") or {})
+        params = dict(self.content.get("params") or {})
         requests, problems = [], {}
         for approach in approaches:
-            model = content.get("ft_model") if approach == "fine-tuned" else content.get("model")
-            if not model:
-                problems[approach] = NO_FT_MODEL if approach == "fine-tuned" else "choose a model"
+            plan = plan_approach(approach, self.content, examples)
+            if plan.problem:
+                problems[approach] = plan.problem
                 continue
-            if approach == "few-shot" and not examples:
-                problems[approach] = NO_EXAMPLES
-                continue
-            try:
-                messages = assemble_messages(
-                    approach,
-                    content.get("system", ""),
-                    content.get("template", ""),
-                    content.get("variables", {}),
-                    examples,
-                    content.get("ft_system"),
-                )
-            except MissingVariables as exc:
-                problems[approach] = str(exc)
-                continue
-            requests.append(RunRequest(self.prompt_name, approach, model, messages, params))
+            requests.append(
+                RunRequest(self.prompt_name, approach, plan.model, plan.messages, params)
+            )
         if requests:
             # freeze what is sent (only when something is), so each run points at its version
-            version = store.version_for_run(db, self.prompt_name, sent=content)
+            version = store.version_for_run(db, self.prompt_name, sent=self.content)
             self.version = store.latest_version(db, self.prompt_name)
             requests = [
                 replace(r, version_id=version.id, version_number=version.number) for r in requests
@@ -466,7 +345,7 @@ class PromptScreen(PaneScreen):
             which = value if isinstance(value, str) else "all"
         approaches = APPROACHES if which == "all" else (which,)
         requests, problems = self.run_requests(approaches)
-        self._show_header()
+        self.show_header()
         self.refresh_versions()
         self.action_show_tab("pt-run")
         for approach in APPROACHES:
@@ -493,36 +372,7 @@ class PromptScreen(PaneScreen):
         event.stop()
         self.refresh_bindings()
 
-    # --- versions and named prompts --------------------------------------------------------------
-
-    def action_save_version(self) -> None:
-        if not self.flush():
-            return  # the database is busy: told, and retried
-
-        def save(note: str | None) -> None:
-            if note is None:
-                return
-            before = store.latest_version(self.app.db, self.prompt_name)  # type: ignore[attr-defined]
-            version = store.save_version(self.app.db, self.prompt_name, note)  # type: ignore[attr-defined]
-            self.version = version
-            self._show_header()
-            self.refresh_versions()
-            if before is not None and not before.draft:
-                added = "; the note was added to it" if note.strip() else ""
-                self.notify(f"no changes since {version.label}{added}")
-            else:
-                self.notify(f"saved {version.label}")
-
-        self.app.push_screen(AskText("Note for this version (optional)"), save)
-
-    @on(VersionsView.RestoreRequested)
-    def _restore(self, event: VersionsView.RestoreRequested) -> None:
-        event.stop()
-        if not self.flush():
-            return  # the database is busy: told, and retried
-        restored = store.restore_version(self.app.db, event.version.id)  # type: ignore[attr-defined]
-        self.load(self.prompt_name)
-        self.notify(f"restored v{event.version.number} as {restored.label}")
+    # --- tabs ----------------------------------------------------------------------------------
 
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -552,100 +402,37 @@ class PromptScreen(PaneScreen):
         if event.pane.id == "pt-preview":
             self.refresh_preview()
 
-    def switch_prompt(self, name: str) -> None:
-        app: Any = self.app
-        self.load(name)
-        app.active_prompt = name
+    # --- the command palette (the keys above are offered from their bindings) -------------------
 
-    def action_open_prompt(self) -> None:
-        names = [p.name for p in store.list_prompts(self.app.db)]  # type: ignore[attr-defined]
-
-        def picked(name: str | None) -> None:
-            if name:
-                self.switch_prompt(name)
-
-        self.app.push_screen(PickPrompt(names, self.prompt_name), picked)
-
-    def action_new_prompt(self, copy: bool = False) -> None:
-        def create(name: str | None) -> None:
-            if not name or not name.strip():
-                return
-            if not self.flush():
-                return  # the database is busy: told, and retried
-            profile = self.app.config.profile  # type: ignore[attr-defined]
-            try:
-                if copy:
-                    store.create_prompt(self.app.db, name, copy_from=self.prompt_name)  # type: ignore[attr-defined]
-                else:
-                    store.create_prompt(
-                        self.app.db,  # type: ignore[attr-defined]
-                        name,
-                        model=profile.default_model,
-                        params=dict(DEFAULT_PARAMS),
-                    )
-            except ValueError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.switch_prompt(name.strip())
-
-        title = "Name of the copy" if copy else "Name of the new prompt"
-        self.app.push_screen(AskText(title), create)
-
-    def action_rename_prompt(self) -> None:
-        def rename(name: str | None) -> None:
-            if not name or name.strip() == self.prompt_name:
-                return
-            if not self.flush():
-                return  # the database is busy: told, and retried
-            try:
-                store.rename_prompt(self.app.db, self.prompt_name, name)  # type: ignore[attr-defined]
-            except (ValueError, KeyError) as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.prompt_name = name.strip()
-            self.app.active_prompt = self.prompt_name  # type: ignore[attr-defined]
-            self.load(self.prompt_name)
-
-        self.app.push_screen(AskText("Rename prompt", self.prompt_name), rename)
-
-    def palette_commands(self) -> Iterable[SystemCommand]:
+    def palette_extras(self) -> Iterable[SystemCommand]:
+        prefix = self.palette_prefix()
         yield SystemCommand(
-            "Run all three approaches",
+            f"{prefix}: Run all three approaches",
             "Stream zero-shot, few-shot and fine-tuned side by side",
             lambda: self.action_run("all"),
         )
         for approach in APPROACHES:
-            label = APPROACH_LABELS[approach]
+            label = APPROACH_LABELS[approach].lower()
             yield SystemCommand(
-                f"Run {label.lower()} only",
-                f"Stream the {label.lower()} answer",
+                f"{prefix}: Run {label} only",
+                f"Stream the {label} answer alone",
                 lambda a=approach: self.action_run(a),
             )
         yield SystemCommand(
-            "Save prompt version", "Freeze the draft with a note (ctrl+s)", self.action_save_version
-        )
-        yield SystemCommand("New prompt", "Start another named prompt", self.action_new_prompt)
-        yield SystemCommand(
-            "Duplicate prompt",
+            f"{prefix}: Duplicate prompt",
             "Copy this prompt under a new name",
             lambda: self.action_new_prompt(copy=True),
         )
         yield SystemCommand(
-            "Open prompt", "Switch to another named prompt (ctrl+o)", self.action_open_prompt
+            f"{prefix}: Rename prompt", "Give this prompt another name", self.action_rename_prompt
         )
         yield SystemCommand(
-            "Rename prompt", "Give this prompt another name", self.action_rename_prompt
-        )
-        yield SystemCommand(
-            "Preview messages",
-            "Exactly what each approach sends, with tokens",
+            f"{prefix}: Preview messages",
+            "Exactly what each approach sends, with tokens (Preview tab)",
             lambda: self.action_show_tab("pt-preview"),
         )
         yield SystemCommand(
-            "Prompt versions",
-            "Browse, diff and restore versions",
+            f"{prefix}: Prompt versions",
+            "Browse, diff and restore versions (Versions tab)",
             lambda: self.action_show_tab("pt-versions"),
-        )
-        yield SystemCommand(
-            "Cancel runs", "Stop streaming answers (escape)", self.action_cancel_runs
         )

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from workbench.app import WorkbenchApp
 from workbench.core.prompts import APPROACH_LABELS
 
 
@@ -64,6 +65,8 @@ def format_stats(
 
 class RunColumn(Vertical):
     """One approach's answer as it streams in."""
+
+    app = getters.app(WorkbenchApp)
 
     @dataclass
     class Finished(Message):
@@ -120,7 +123,7 @@ class RunColumn(Vertical):
         """'sending…', plus why the answer will arrive whole on a host that cannot stream."""
         from workbench.providers.capabilities import capabilities_for
 
-        profile = self.app.config.profile  # type: ignore[attr-defined]
+        profile = self.app.config.profile
         caps = capabilities_for(profile)
         if caps.has("streaming"):
             return "sending…"
@@ -149,8 +152,7 @@ class RunColumn(Vertical):
         from workbench.providers.chat import ChatFailed, Delta, make_chat_client, stream_chat
         from workbench.providers.openai_api import explain_error
 
-        app: Any = self.app
-        profile = app.config.profile
+        profile = self.app.config.profile
         answer_widget = self.query_one(".run-answer", Static)
         answer_box = self.query_one(".run-answer-box", VerticalScroll)
         started = time.monotonic()
@@ -190,7 +192,7 @@ class RunColumn(Vertical):
     def _finish(self, request: RunRequest, started: float, usage, problem, status: str) -> None:
         from workbench.store.runs import record_run
 
-        app: Any = self.app
+        app = self.app
         latency_ms = round((time.monotonic() - started) * 1000)
         cost = None
         if usage is not None and (usage.input_tokens or usage.output_tokens):
@@ -245,13 +247,12 @@ class RunColumn(Vertical):
         self.post_message(self.Finished(self, run.id, status))
 
 
-def _cost(app: Any, model: str, usage) -> float | None:
+def _cost(app: WorkbenchApp, model: str, usage) -> float | None:
     """The run's price: core.pricing.request_cost on the profile's terms."""
     from workbench.core.pricing import request_cost
     from workbench.core.provider_pricing import terms_for
 
-    config = app.config
-    terms = terms_for(getattr(config, "profile", None), getattr(config, "prices", None) or None)
+    terms = terms_for(app.config.profile, app.config.prices or None)
     try:
         return request_cost(
             terms,

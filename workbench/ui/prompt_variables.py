@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Label, TextArea
 
 from workbench.ui.pane import EmptyState
@@ -57,7 +58,7 @@ class VariablesForm(VerticalScroll):
         if not names:
             self.mount(EmptyState("No variables: write {{name}} in the user template to add one."))
             return
-        widgets = []
+        widgets: list[Widget] = []
         for name in names:
             widgets.append(Label("{{" + name + "}}", markup=False, classes="variable-name"))
             area = VariableArea(name, self.values.get(name, ""))
