@@ -18,7 +18,6 @@ import tiktoken
 
 from tests.ui.conftest import make_app, wait_until
 from workbench.core.fewshot import FewShotSelection
-from workbench.core.prompts import MissingVariables, assemble_messages
 from workbench.store.db import open_db
 from workbench.store.examples import add_example
 from workbench.store.prompts import latest_version, list_versions
@@ -26,7 +25,6 @@ from workbench.store.runs import list_runs
 from workbench.store.selection import set_selection
 from workbench.ui.prompt import PromptScreen
 from workbench.ui.prompt_dialogs import AskText
-from workbench.ui.prompt_plan import NO_EXAMPLES, NO_FT_MODEL, NO_MODEL, plan_approach
 from workbench.ui.prompt_run import RunColumn
 from workbench.ui.prompt_variables import VariableArea
 
@@ -580,19 +578,3 @@ async def test_a_restart_opens_the_prompt_edited_last(db_path):
         await app.workers.wait_for_complete()
         assert app.active_prompt == "older" == app.screen.prompt_name
         assert app.screen.query_one("#system").text == "edited last"
-
-
-def test_the_preview_and_the_run_share_one_plan():
-    """plan_approach is what both ask: the run sends its messages, the preview lists its problems."""
-    content = {"system": "S", "template": "{{q}}", "variables": {}, "model": MODEL, "ft_model": ""}
-    plan = plan_approach("fine-tuned", content, [])
-    assert plan.problems == (NO_FT_MODEL, str(MissingVariables(["q"])))
-    assert plan.problem == NO_FT_MODEL  # what the run column says
-    assert plan.messages[-1] == {"role": "user", "content": "{{q}}"}  # the preview, unfilled
-    assert plan_approach("few-shot", content, []).problems[0] == NO_EXAMPLES
-    assert plan_approach("zero-shot", {**content, "model": ""}, []).problem == NO_MODEL
-
-    filled = {**content, "variables": {"q": "hi"}}
-    plan = plan_approach("zero-shot", filled, [])
-    assert plan.problems == () and plan.model == MODEL
-    assert plan.messages == assemble_messages("zero-shot", "S", "{{q}}", {"q": "hi"})

@@ -2,7 +2,7 @@
 
 Edits go into the prompt's draft in SQLite a moment after typing stops (ui/prompt_draft.py);
 ctrl+s freezes a version; named prompts are opened, made and renamed in ui/prompt_names.py. The
-preview and the runs both ask ui/prompt_plan.py what each approach sends, with the few-shot
+preview and the runs both ask core/prompt_plan.py what each approach sends, with the few-shot
 selection the Examples pane saved for the active prompt; every run is recorded by its column.
 """
 
@@ -19,11 +19,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
+from workbench.core.prompt_plan import plan_approach
 from workbench.core.prompts import APPROACH_LABELS, APPROACHES, placeholders, prompt_size
 from workbench.store import prompts as store
 from workbench.ui.prompt_editor import PlaceholderTextArea
 from workbench.ui.prompt_names import PromptNamesScreen
-from workbench.ui.prompt_plan import plan_approach
 from workbench.ui.prompt_preview import ApproachPreview, PreviewView
 from workbench.ui.prompt_run import RunColumn, RunRequest
 from workbench.ui.prompt_settings import SettingsForm

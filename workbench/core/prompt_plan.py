@@ -1,8 +1,8 @@
 """What one approach would send for the prompt as edited: its model and messages, or why not.
 
-The preview and the run ask the same function, so the preview shows exactly what a run sends and
-names the same problems a run refuses on. Plain Python (no Textual): it belongs next to
-`core.prompts.assemble_messages`, which does the rendering.
+The Prompt pane's preview and its runs ask the same function, so the preview shows exactly what a
+run sends and names the same problems a run refuses on. The rendering itself is
+`core.prompts.assemble_messages` (the one renderer).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ NO_FT_MODEL = "no fine-tuned model chosen: pick one on the Model tab"
 
 
 @dataclass(frozen=True)
-class ApproachPlan:
+class ApproachDraft:
     """One approach's request as the prompt stands now."""
 
     approach: str
@@ -35,7 +35,7 @@ class ApproachPlan:
 
 def plan_approach(
     approach: str, content: Mapping[str, Any], examples: Sequence[Any]
-) -> ApproachPlan:
+) -> ApproachDraft:
     """The model, messages and problems of `approach` for a prompt's `content` (its draft fields)
     with the few-shot `examples` chosen for it."""
     model = content.get("ft_model") if approach == "fine-tuned" else content.get("model")
@@ -57,4 +57,4 @@ def plan_approach(
         messages = assemble_messages(*parts, content.get("ft_system"), strict=False)
         if not missing:
             problems.append(str(exc))  # an example whose input is empty
-    return ApproachPlan(approach, model or "", messages, tuple(problems))
+    return ApproachDraft(approach, model or "", messages, tuple(problems))
