@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
 PREVIEW_DELAY = 0.2
-TABS = ("pt-edit", "pt-variables", "pt-model", "pt-preview", "pt-run", "pt-versions")
+LATER_TABS = (
+    ("pt-variables", "Variables"),
+    ("pt-model", "Model"),
+    ("pt-preview", "Preview"),
+    ("pt-run", "Run"),
+    ("pt-versions", "Versions"),
+)
+TABS = ("pt-edit", *(tab for tab, _label in LATER_TABS))
 RUN_CHOICES = [("All three", "all"), *((APPROACH_LABELS[a], a) for a in APPROACHES)]
 NOT_SAVED = "not sent: the database is busy and the prompt is not saved yet"
 IN_CONFLICT = "not sent: choose which version of the prompt to keep first"
@@ -97,6 +104,7 @@ class PromptScreen(PromptNamesScreen):
         self.models: list[str] = []
         self.previews: list[ApproachPreview] = []
         self._preview_timer: Timer | None = None
+        self.tabs_composed = False  # see `_compose_later_tabs`
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -108,21 +116,37 @@ class PromptScreen(PromptNamesScreen):
                 yield PlaceholderTextArea(id="system")
                 yield Label("User template ({{name}} makes a variable)", classes="editor-label")
                 yield PlaceholderTextArea(id="template")
-            with TabPane("Variables", id="pt-variables"):
-                yield VariablesForm(id="variables")
-            with TabPane("Model", id="pt-model"):
-                yield SettingsForm(id="settings")
-            with TabPane("Preview", id="pt-preview"):
-                yield PreviewView(id="preview")
-            with TabPane("Run", id="pt-run"):
-                with Horizontal(id="run-bar"):
-                    yield Select[str](RUN_CHOICES, value="all", allow_blank=False, id="run-choice")
-                    yield Static(Text("ctrl+r run · escape cancel", style="dim"), id="run-help")
-                with Horizontal(id="run-columns"):
-                    for approach in APPROACHES:
-                        yield RunColumn(approach, id=f"run-{approach}")
-            with TabPane("Versions", id="pt-versions"):
-                yield VersionsView(id="versions")
+            # composed right after the first paint (`_compose_later_tabs`): nearly two thirds of
+            # the pane's widgets are in these five hidden tabs, and the Edit tab is what shows
+            for tab, label in LATER_TABS:
+                yield TabPane(label, id=tab)
+
+    async def _compose_later_tabs(self) -> None:
+        """Mount the hidden tabs' widgets, then fill them from the prompt already loaded."""
+        variables, settings = VariablesForm(id="variables"), SettingsForm(id="settings")
+        await self.query_one("#pt-variables", TabPane).mount(variables)
+        await self.query_one("#pt-model", TabPane).mount(settings)
+        await self.query_one("#pt-preview", TabPane).mount(PreviewView(id="preview"))
+        await self.query_one("#pt-run", TabPane).mount_all(
+            [
+                Horizontal(
+                    Select[str](RUN_CHOICES, value="all", allow_blank=False, id="run-choice"),
+                    Static(Text("ctrl+r run · escape cancel", style="dim"), id="run-help"),
+                    id="run-bar",
+                ),
+                Horizontal(
+                    *(RunColumn(approach, id=f"run-{approach}") for approach in APPROACHES),
+                    id="run-columns",
+                ),
+            ]
+        )
+        await self.query_one("#pt-versions", TabPane).mount(VersionsView(id="versions"))
+        self.tabs_composed = True
+        if self.prompt_name:
+            self.fill_later_tabs()
+            self.refresh_versions()
+        # listing models imports the SDK, which costs more than Textual
+        self.fetch_models()
 
     def on_mount(self) -> None:
         name = self.app.active_prompt
@@ -132,8 +156,7 @@ class PromptScreen(PromptNamesScreen):
         self.load(name)
         self.app.active_prompt = name
         self.watch(self.app, "active_prompt", self._active_prompt_changed, init=False)
-        # after the first paint: listing models imports the SDK, which costs more than Textual
-        self.call_after_refresh(self.fetch_models)
+        self.call_after_refresh(self._compose_later_tabs)
 
     def on_screen_resume(self) -> None:
         if self.app.active_prompt != self.prompt_name:
@@ -160,13 +183,20 @@ class PromptScreen(PromptNamesScreen):
         with self.prevent(TextArea.Changed):
             self.query_one("#system", TextArea).load_text(version.system)
             self.query_one("#template", TextArea).load_text(version.template)
-        self.query_one(VariablesForm).values = {}
-        self.query_one(VariablesForm).show(placeholders(version.template), version.variables)
+        if self.tabs_composed:
+            self.fill_later_tabs()
+
+    def fill_later_tabs(self) -> None:
+        """The Variables and Model forms and the preview, from the prompt's content."""
+        content = self.content
+        form = self.query_one(VariablesForm)
+        form.values = {}
+        form.show(placeholders(content.get("template", "")), content.get("variables") or {})
         self.query_one(SettingsForm).show(
-            model=version.model,
-            ft_model=version.ft_model,
-            ft_system=version.ft_system,
-            params=version.params,
+            model=content.get("model", ""),
+            ft_model=content.get("ft_model", ""),
+            ft_system=content.get("ft_system", ""),
+            params=content.get("params") or {},
             models=self._model_choices(),
         )
         self.refresh_preview()
@@ -186,7 +216,7 @@ class PromptScreen(PromptNamesScreen):
         if self.content.get(field, "") == event.text_area.text:
             return  # the echo of loading the text, not an edit
         self.edit(field, event.text_area.text)
-        if field == "template":
+        if field == "template" and self.tabs_composed:
             form = self.query_one(VariablesForm)
             names = placeholders(event.text_area.text)
             if names != form.names:
@@ -207,9 +237,10 @@ class PromptScreen(PromptNamesScreen):
         if model not in self.models:
             self.models.append(model)
         self.edit("ft_model", model)
-        self.query_one(SettingsForm).set_models(
-            self._model_choices(), self.content.get("model", ""), model
-        )
+        if self.tabs_composed:
+            self.query_one(SettingsForm).set_models(
+                self._model_choices(), self.content.get("model", ""), model
+            )
         self.action_show_tab("pt-model")
         self.notify(f"fine-tuned approach now uses {model}")
 
@@ -288,7 +319,7 @@ class PromptScreen(PromptNamesScreen):
     def refresh_preview(self) -> None:
         from workbench.core.tokens import loaded_tokenizer
 
-        if not self.prompt_name:
+        if not self.prompt_name or not self.tabs_composed:
             return
         content = self.content
         models = {content.get("model") or "", content.get("ft_model") or content.get("model") or ""}
@@ -340,6 +371,8 @@ class PromptScreen(PromptNamesScreen):
 
     def action_run(self, which: str | None = None) -> None:
         """Run one approach or all three (the Run tab's choice when not given)."""
+        if not self.tabs_composed:
+            return  # within the first moment after start-up: the run columns are not there yet
         if which is None:
             value = self.query_one("#run-choice", Select).value
             which = value if isinstance(value, str) else "all"

@@ -34,6 +34,9 @@ class PromptDraftScreen(PaneScreen):
         self._pending: dict[str, Any] = {}
         self._conflict = False  # another window changed the draft; the user is asked
         self._unmounting = False
+        # False while widgets the pane fills are not mounted yet (PromptScreen mounts its hidden
+        # tabs after the first paint and fills them then)
+        self.tabs_composed = True
 
     # --- what the pane does with it --------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class PromptDraftScreen(PaneScreen):
         self.query_one("#prompt-header", Static).update(text)
 
     def refresh_versions(self) -> None:
+        if not self.tabs_composed:
+            return  # the Versions tab is filled once it is composed
         self.query_one(VersionsView).show(store.list_versions(self.app.db, self.prompt_name))
 
     # --- versions ------------------------------------------------------------------------------
