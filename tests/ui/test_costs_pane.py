@@ -11,9 +11,10 @@ from tests.ui.conftest import app_factory
 from workbench.store import evals
 from workbench.store.db import open_db
 from workbench.store.eval_plan import eval_name_for
-from workbench.ui.costs import CostsScreen, parse_count
+from workbench.ui.costs import CostsScreen
+from workbench.ui.costs_answers import AnswersDialog
 from workbench.ui.costs_chart import CostChart
-from workbench.ui.costs_eval import AnswersDialog
+from workbench.ui.costs_estimate import parse_count
 
 
 @pytest.fixture
