@@ -65,7 +65,9 @@ class EstimateTab(TabPane):
 
     def __init__(self, title: str, **kwargs: Any) -> None:
         super().__init__(title, **kwargs)
-        self._loading = False  # True while fields are filled by the pane, not typed
+        # True while the pane fills the fields, and until it first does: a Changed event of the
+        # mount's default values is not the user's, and would overwrite the saved settings
+        self._loading = True
         self._dataset_names: list[str] = []
 
     def compose(self) -> ComposeResult:

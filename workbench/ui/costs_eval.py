@@ -80,7 +80,7 @@ class EvalPanel(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: CostView | None = None
-        self._loading = False
+        self._loading = True  # until the pane loads the saved settings: no event is the user's
         self._outcome: Text | None = None
         self._user_stopped = False  # x pressed: do not resume watching batches by itself
         self._cancel = threading.Event()  # the running evaluation's stop signal
