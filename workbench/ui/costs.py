@@ -61,11 +61,16 @@ class CostsScreen(PaneScreen):
         ),
         Binding(
             "c",
-            "toggle('cache')",
+            "toggle_setting('cache')",
             "Caching",
             tooltip="Prompt caching: cached-rate prefixes of 1024+ tokens",
         ),
-        Binding("b", "toggle('batch')", "Batch", tooltip="Batch API prices: 50% off, asynchronous"),
+        Binding(
+            "b",
+            "toggle_setting('batch')",
+            "Batch",
+            tooltip="Batch API prices: 50% off, asynchronous",
+        ),
         Binding(
             "e",
             "evaluate",
@@ -237,7 +242,7 @@ class CostsScreen(PaneScreen):
         self.query_one(EstimateTab).show_volume(volume)
         self._changed(volume=volume)
 
-    def action_toggle(self, which: str) -> None:
+    def action_toggle_setting(self, which: str) -> None:
         self.query_one(EstimateTab).toggle(which)
 
     def action_toggle_eval_batch(self) -> None:

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static, TabPane
+from textual.widgets.data_table import ColumnKey
 
 from workbench.core.estimate import CACHE_MIN_PREFIX, DEFAULT_VOLUME, Estimate, EstimateSettings
 from workbench.core.evaluate import fmt_count, fmt_months, fmt_usd
@@ -210,10 +211,10 @@ class EstimateTab(TabPane):
         self.query_one("#cost-meta", Static).update(meta)
         table = self.query_one("#cost-table", DataTable)
         table.clear()
-        table.columns["per month"].label = Text(f"per {fmt_count(s.volume)}")
+        table.columns[ColumnKey("per month")].label = Text(f"per {fmt_count(s.volume)}")
         # the model column takes what the terminal can spare (ids are long: ft:<base>:org::id)
         width = max(MODEL_WIDTH, min(60, self.app.size.width - 76))
-        table.columns["model"].width = width
+        table.columns[ColumnKey("model")].width = width
         for a in est.approaches:
             table.add_row(
                 Text(a.approach),

@@ -232,8 +232,7 @@ class EvalPanel(Vertical):
                 Text(str(r.errors), style="red" if r.errors else "", justify="right"),
                 key=label,
             )
-        label = self.query_one("#eval-history-label", Static)
-        label.update(
+        self.query_one("#eval-history-label", Static).update(
             Text(
                 f"Earlier runs of this eval ({len(view.history)})"
                 if view.history
@@ -285,8 +284,8 @@ class EvalPanel(Vertical):
 
         table = self.query_one("#eval-diff", DataTable)
         table.clear()
-        question = next(c for c in table.columns.values() if str(c.label) == "question")
-        question.width = max(24, self.app.size.width - 44)  # the question takes the spare width
+        question_column = next(c for c in table.columns.values() if str(c.label) == "question")
+        question_column.width = max(24, self.app.size.width - 44)  # it takes the spare width
         if view.group is None:
             return
         db = self.app.db

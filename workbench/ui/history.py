@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from workbench.core.display import short_model
@@ -120,7 +121,7 @@ class HistoryScreen(PaneScreen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.runs: list[Run] = []
-        self._search_timer = None
+        self._search_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
