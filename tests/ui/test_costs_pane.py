@@ -7,13 +7,14 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from tests.store.test_evals_store import MODEL, seed_scenario
-from tests.ui.conftest import app_factory
+from tests.ui.conftest import app_factory, wait_until
 from workbench.store import evals
 from workbench.store.db import open_db
 from workbench.store.eval_plan import eval_name_for
-from workbench.ui.costs import CostsScreen, parse_count
+from workbench.ui.costs import CostsScreen
+from workbench.ui.costs_answers import AnswersDialog
 from workbench.ui.costs_chart import CostChart
-from workbench.ui.costs_eval import AnswersDialog
+from workbench.ui.costs_estimate import parse_count
 
 
 @pytest.fixture
@@ -36,6 +37,23 @@ async def settle(app, pilot) -> CostsScreen:
             return screen
         await pilot.pause(0.05)
     raise AssertionError("the Costs pane never showed its figures")
+
+
+async def run_from_palette(pilot, title: str) -> None:
+    """ctrl+p, type `title`, wait until it is the palette's first hit, and run it with enter."""
+    from textual.command import CommandList
+
+    def first_hit() -> str | None:
+        lists = pilot.app.screen.query(CommandList)
+        if not lists or lists.first().highlighted is None:
+            return None
+        hits = lists.first()
+        return hits.get_option_at_index(hits.highlighted).hit.text
+
+    await pilot.press("ctrl+p")
+    await pilot.press(*title)
+    await wait_until(pilot, lambda: first_hit() == title, f"the palette to offer {title!r} first")
+    await pilot.press("enter")
 
 
 def cell(screen, table_id: str, row: str, column: int) -> str:
@@ -318,3 +336,96 @@ async def test_ctrl_t_walks_the_tabs_by_key(seeded):
         await pilot.press("b")  # the pane's own keys still reach it from the tab bar
         await pilot.pause()
         assert screen.settings.batch is not batch
+
+
+async def test_palette_offers_the_pane_actions_and_runs_them(seeded):
+    """The palette's Costs commands come from the pane's keys (help names the key), plus the
+    Evaluate tab's key-less Batch API box; x is offered only while an evaluation runs."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        commands = {c.title: c.help for c in app.get_system_commands(screen)}
+        for action in (
+            "Volume",
+            "Output tokens",
+            "1k/mo",
+            "100k/mo",
+            "1M/mo",
+            "Caching",
+            "Batch",
+            "Evaluate",
+            "Export .md",
+            "Tabs",
+            "Recompute",
+            "Batch API for evaluations",
+        ):
+            assert f"Costs: {action}" in commands, action
+        assert commands["Costs: Caching"].endswith("(c)")
+        assert "Costs: Stop eval" not in commands  # nothing runs: x would do nothing
+        assert "Costs: Leave field" not in commands  # escape in a field, not a command
+
+        await run_from_palette(pilot, "Costs: Caching")
+        await wait_until(pilot, lambda: screen.settings.caching, "caching to be on")
+        assert str(screen.query_one("#cache").label) == "caching on"
+
+        await run_from_palette(pilot, "Costs: Batch API for evaluations")
+        await wait_until(
+            pilot,
+            lambda: evals.get_cost_settings(app.db, "router").get("eval_batch") is True,
+            "the Batch API choice to be saved",
+        )
+        assert screen.query_one("#eval-batch").value
+
+        screen.query_one("#eval-panel").running = True  # what _begin sets as an evaluation starts
+        titles = [c.title for c in app.get_system_commands(screen)]
+        assert "Costs: Stop eval" in titles
+
+
+async def test_scorer_and_held_out_set_are_saved_and_come_back(seeded):
+    """The Evaluate tab's choices go up to the pane: saved per prompt, the scope recomputed."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await settle(app, pilot)
+        screen.query_one("#costs-tabs").active = "ct-evaluate"
+        await pilot.pause()
+        screen.query_one("#scorer").value = "contains"
+        screen.query_one("#eval-scope").value = "tickets"  # the seed's dataset
+        await wait_until(pilot, lambda: screen.eval_scope == "tickets", "the scope in the pane")
+        screen = await settle(app, pilot)
+        assert screen.view.scope == "tickets" and screen.view.test_items == 20
+        assert "dataset tickets" in str(screen.query_one("#eval-status").render())
+        saved = evals.get_cost_settings(app.db, "router")
+        assert saved["eval_scope"] == "tickets" and saved["scorer"]["kind"] == "contains"
+
+    again = make_app(seeded)
+    async with again.run_test(size=(100, 30)) as pilot:
+        screen = await settle(again, pilot)
+        assert screen.eval_scope == "tickets" and screen.view.scope == "tickets"
+        assert screen.query_one("#scorer").value == "contains"
+        assert screen.query_one("#eval-scope").value == "tickets"
+
+
+async def test_estimate_settings_come_back_after_a_restart(seeded):
+    """The form's own start-up values (100k, caching off...) never overwrite the saved ones."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3", "b", "c", "o", *"250", "enter")
+        screen = await settle(app, pilot)
+        wanted = (1_000_000, 250, True, True)
+        s = screen.settings
+        assert (s.volume, s.output_tokens, s.caching, s.batch) == wanted
+
+    again = make_app(seeded)
+    async with again.run_test(size=(100, 30)) as pilot:
+        screen = await settle(again, pilot)
+        s = screen.view.estimate.settings
+        assert (s.volume, s.output_tokens, s.caching, s.batch) == wanted
+        assert screen.query_one("#volume", Input).value == "1M"
+        assert screen.query_one("#output-tokens", Input).value == "250"
+        assert str(screen.query_one("#batch").label) == "batch on"
+        assert screen.view.dataset == "tickets" and screen.dataset == "tickets"
+    db = open_db(seeded)
+    saved = evals.get_cost_settings(db, "router")
+    db.close()
+    assert (saved["volume"], saved["output_tokens"], saved["caching"], saved["batch"]) == wanted

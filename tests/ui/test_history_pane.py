@@ -105,3 +105,44 @@ async def test_rerun_sends_the_same_messages_and_records_a_new_run(sim, monkeypa
         assert runs[0].messages == runs[1].messages and runs[0].model == runs[1].model
         assert runs[0].input_tokens > 0 and runs[0].cost_usd is not None
         assert screen.query_one("#run-table").row_count == 2
+
+
+def footer_key(screen, description: str):
+    return next(k for k in screen.query("FooterKey") if k.description == description)
+
+
+async def test_page_keys_follow_the_page_shown(db, db_path):
+    """n / p are dimmed in the footer when there is no page that way, as the pages turn."""
+    _seed(db, PAGE_SIZE + 20)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _history(app, pilot)
+        screen.query_one("#run-table").focus()
+        await wait_until(pilot, lambda: not footer_key(screen, "Next page").has_class("-disabled"))
+        assert footer_key(screen, "Prev page").has_class("-disabled")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: footer_key(screen, "Next page").has_class("-disabled"))
+        assert not footer_key(screen, "Prev page").has_class("-disabled")
+        assert screen.page == 1 and screen.query_one("#run-table").row_count == 20
+
+
+async def test_palette_offers_the_pane_actions_and_runs_them(db, db_path):
+    """The History commands come from the keys of the pane and of its run table."""
+    from tests.ui.test_costs_pane import run_from_palette
+
+    _seed(db, PAGE_SIZE + 20)
+    app = make_app(db_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _history(app, pilot)
+        commands = {c.title: c.help for c in app.get_system_commands(screen)}
+        for action in ("Open", "Next page", "Prev page", "Search", "Re-run"):
+            assert f"History: {action}" in commands, action
+        assert commands["History: Next page"] == "Older runs (n)"
+
+        await run_from_palette(pilot, "History: Next page")
+        await wait_until(pilot, lambda: screen.page == 1, "the second page")
+        assert str(screen.query_one("#run-table").get_row_at(19)[7]) == "answer 0"
+
+        await run_from_palette(pilot, "History: Open")
+        await wait_until(pilot, lambda: app.screen is not screen, "the run to open")
+        assert "answer 19" in str(app.screen.query_one("#detail-text").render())

@@ -4,27 +4,32 @@ The work is core.evaluation.engine.run_evaluation in a thread worker (concurrent
 Batch API when ticked or for BATCH_THRESHOLD+ items); this tab only starts it, shows its progress
 and the results. Every answer is stored as it arrives, so a stopped or killed run keeps what it
 got, and `e` goes on with it (only the missing items are asked).
+
+The panel saves nothing itself: scorer and scope changes go up as messages, and `Finished` tells
+the pane to read the store again. The pane hands down what to run (`start(prompt, scope)`).
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Select, Static
 
+from workbench.app import WorkbenchApp
 from workbench.core.display import plural
 from workbench.core.evaluation.formatting import fmt_score, fmt_usd
 from workbench.core.evaluation.scoring import SCORER_LABELS, Scorer, ScorerError, scorer_from
 
 if TYPE_CHECKING:
-    from workbench.ui.costs import CostView
+    from workbench.ui.costs_view import CostView
 
 ARG_HINTS = {
     "exact": "(no setting)",
@@ -49,30 +54,33 @@ def short_model(model: str, width: int) -> str:
     return model[:head] + "…" + model[-(width - 1 - head) :]
 
 
-class AnswersDialog(ModalScreen[None]):
-    """Every approach's answer to one test item, side by side in plain text."""
-
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
-
-    def __init__(self, title: str, body: Text) -> None:
-        super().__init__()
-        self.title_text = title
-        self.body = body
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="answers-dialog"):
-            yield Static(Text(self.title_text, style="bold"), id="answers-title")
-            with VerticalScroll():
-                yield Static(self.body, id="answers-body")
-            yield Static(Text("escape: close", style="dim"))
-
-
 class EvalPanel(Vertical):
+    """The Evaluate tab: scorer, held-out set, progress, scores, earlier runs, disagreements."""
+
+    app = getters.app(WorkbenchApp)
+    # an evaluation in progress (or batches being watched): what makes "Stop eval" (x) available
+    running: reactive[bool] = reactive(False, bindings=True)
+
+    @dataclass
+    class SettingsChanged(Message):
+        """The scorer or the Batch API box changed: saved with the pane's settings."""
+
+        scorer: dict[str, str]
+        eval_batch: bool
+
+    @dataclass
+    class ScopeChanged(Message):
+        """Another held-out set chosen (None: every test example)."""
+
+        scope: str | None
+
+    class Finished(Message):
+        """An evaluation ended (done, stopped or failed): its answers are in the store."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: CostView | None = None
-        self._loading = False
-        self.running = False
+        self._loading = True  # until the pane loads the saved settings: no event is the user's
         self._outcome: Text | None = None
         self._user_stopped = False  # x pressed: do not resume watching batches by itself
         self._cancel = threading.Event()  # the running evaluation's stop signal
@@ -155,10 +163,13 @@ class EvalPanel(Vertical):
             return
         kind = str(self.query_one("#scorer", Select).value)
         arg = self.query_one("#scorer-arg", Input).value
-        self.screen.save_settings(  # type: ignore[attr-defined]
-            scorer={"kind": kind, "arg": arg},
-            eval_batch=self.query_one("#eval-batch", Checkbox).value,
-        )
+        batch = self.query_one("#eval-batch", Checkbox).value
+        self.post_message(self.SettingsChanged({"kind": kind, "arg": arg}, batch))
+
+    def toggle_batch(self) -> None:
+        """Evaluate through the Batch API, or not (the box has no key: the palette offers it)."""
+        box = self.query_one("#eval-batch", Checkbox)
+        box.value = not box.value  # Checkbox.Changed saves it
 
     @on(Select.Changed, "#scorer")
     def _scorer_changed(self, event: Select.Changed) -> None:
@@ -177,7 +188,7 @@ class EvalPanel(Vertical):
         if self._loading or self._filling_scope:
             return
         value = str(event.value)
-        self.screen.set_eval_scope(None if value == ALL_SCOPE else value)  # type: ignore[attr-defined]
+        self.post_message(self.ScopeChanged(None if value == ALL_SCOPE else value))
 
     # --- showing -------------------------------------------------------------------------------
 
@@ -221,8 +232,7 @@ class EvalPanel(Vertical):
                 Text(str(r.errors), style="red" if r.errors else "", justify="right"),
                 key=label,
             )
-        label = self.query_one("#eval-history-label", Static)
-        label.update(
+        self.query_one("#eval-history-label", Static).update(
             Text(
                 f"Earlier runs of this eval ({len(view.history)})"
                 if view.history
@@ -274,11 +284,11 @@ class EvalPanel(Vertical):
 
         table = self.query_one("#eval-diff", DataTable)
         table.clear()
-        question = next(c for c in table.columns.values() if str(c.label) == "question")
-        question.width = max(24, self.app.size.width - 44)  # the question takes the spare width
+        question_column = next(c for c in table.columns.values() if str(c.label) == "question")
+        question_column.width = max(24, self.app.size.width - 44)  # it takes the spare width
         if view.group is None:
             return
-        db = self.app.db  # type: ignore[attr-defined]
+        db = self.app.db
         for example_id in view.disagreements[:DISAGREEMENTS_SHOWN]:
             pairs = items_for_example(db, view.group.group_id, example_id)
             if not pairs:
@@ -295,30 +305,20 @@ class EvalPanel(Vertical):
     @on(DataTable.RowSelected, "#eval-diff")
     def _read_item(self, event: DataTable.RowSelected) -> None:
         from workbench.store.evals import items_for_example
+        from workbench.ui.costs_answers import AnswersDialog, answers_text
 
         if self.view is None or self.view.group is None or event.row_key.value is None:
             return
         example_id = int(event.row_key.value)
-        pairs = items_for_example(self.app.db, self.view.group.group_id, example_id)  # type: ignore[attr-defined]
+        pairs = items_for_example(self.app.db, self.view.group.group_id, example_id)
         if not pairs:
             return
-        body = Text()
-        body.append("Question\n", style="bold")
-        body.append(pairs[0][1].question + "\n\n")
-        body.append("Expected\n", style="bold")
-        body.append(pairs[0][1].expected + "\n")
-        for run, item in pairs:
-            mark, style = ("✓", "green") if item.passed else ("✗", "red")
-            body.append(f"\n{mark} {run.approach} ({run.model})\n", style=f"bold {style}")
-            body.append(item.answer or (item.error or ""))
-            if item.detail:
-                body.append(f"\n  {item.detail}", style="dim")
-            body.append("\n")
-        self.app.push_screen(AnswersDialog(f"Test item {example_id}", body))
+        self.app.push_screen(AnswersDialog(f"Test item {example_id}", answers_text(pairs)))
 
     # --- running: core.evaluation.engine does the work; this starts it and shows progress ----
 
-    def start(self) -> None:
+    def start(self, prompt: str, scope: str | None) -> None:
+        """Run (or go on with) the evaluation of `prompt` on the held-out set `scope`."""
         if self.running:
             self.app.notify("an evaluation is already running (x stops it)", severity="warning")
             return
@@ -328,12 +328,10 @@ class EvalPanel(Vertical):
         except ScorerError as exc:
             self.app.notify(str(exc), title="Scorer", severity="error")
             return
-        screen: Any = self.screen
         batch = self.query_one("#eval-batch", Checkbox).value
-        scope = screen.eval_scope
         self._user_stopped = False
         self._begin(0, "starting")
-        self.run_eval(screen._prompt or "default", scope, scorer, batch, resume=True)
+        self.run_eval(prompt, scope, scorer, batch, resume=True)
 
     def action_stop(self) -> None:
         self._user_stopped = True
@@ -370,7 +368,7 @@ class EvalPanel(Vertical):
         self.query_one("#eval-progress", ProgressBar).display = False
         self._status(message, style)
         self._outcome = Text(message, style=style)
-        self.screen.recompute()  # type: ignore[attr-defined]
+        self.post_message(self.Finished())
 
     @work(
         thread=True,
@@ -383,8 +381,6 @@ class EvalPanel(Vertical):
         self, prompt: str, scope: str | None, scorer: Scorer, batch: bool, *, resume: bool
     ) -> None:
         """Plan from the store, run core.evaluation.engine.run_evaluation, report as it goes."""
-        import threading
-
         from workbench.core.evaluation.engine import BATCH_THRESHOLD, run_evaluation
         from workbench.core.provider_pricing import terms_for
         from workbench.providers.evals import SdkBatches, sdk_chat
@@ -393,7 +389,7 @@ class EvalPanel(Vertical):
         from workbench.store.db import open_db
         from workbench.store.eval_plan import plan_from_store
 
-        app: Any = self.app
+        app = self.app
         call = app.call_from_thread
         self._cancel = cancel = threading.Event()
         db = open_db(app.db_path)
@@ -473,10 +469,10 @@ class EvalPanel(Vertical):
         waiting = [r for r in view.group.runs if r.status == "batch" and r.batch_id]
         if not waiting:
             return
-        screen: Any = self.screen
         self._begin(0, "Batch API")
+        # the view's scope: the one its evaluation group was read for
         self.run_eval(
-            view.prompt, screen.eval_scope, Scorer.from_json(waiting[0].scorer), True, resume=True
+            view.prompt, view.scope, Scorer.from_json(waiting[0].scorer), True, resume=True
         )
 
 

@@ -6,14 +6,16 @@ and ctrl+r there re-runs it. Runs recorded elsewhere (the Prompt pane) show up o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from workbench.core.display import short_model
@@ -52,28 +54,44 @@ def run_row(run: Run) -> list[Text]:
     ]
 
 
+def page_count(total: int) -> int:
+    """Pages of PAGE_SIZE runs for `total` runs (one, empty, when there are none)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
 class RunTable(DataTable):
-    """The runs of the current page; n / p turn pages."""
+    """The runs of the current page; enter opens one (RowSelected), n / p ask for another page.
+
+    `page` and `total` are the screen's, bound down: they say whether there is a page that way.
+    """
 
     BINDINGS = [
-        Binding("enter", "open_run", "Open", id="history-open"),
-        Binding("n", "page(1)", "Next page", id="history-next-page"),
-        Binding("p", "page(-1)", "Prev page", id="history-prev-page"),
+        Binding(
+            "enter", "select_cursor", "Open", id="history-open", tooltip="Show the run in full"
+        ),
+        Binding("n", "page(1)", "Next page", id="history-next-page", tooltip="Older runs"),
+        Binding("p", "page(-1)", "Prev page", id="history-prev-page", tooltip="Newer runs"),
     ]
 
-    def action_open_run(self) -> None:
-        self.screen.action_open_run()  # type: ignore[attr-defined]
+    page: reactive[int] = reactive(0, bindings=True)
+    total: reactive[int] = reactive(0, bindings=True)
+
+    class PageRequested(Message):
+        """n / p: the page `step` pages away (1 older, -1 newer)."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
 
     def action_page(self, step: int) -> None:
-        self.screen.turn_page(step)  # type: ignore[attr-defined]
+        self.post_message(self.PageRequested(step))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """n / p are dimmed in the footer when there is no page that way."""
         if action == "page" and parameters:
-            screen = self.screen
-            pages = max(1, -(-getattr(screen, "total", 0) // PAGE_SIZE))
-            target = getattr(screen, "page", 0) + int(parameters[0])  # type: ignore[call-overload]
-            return True if 0 <= target < pages else None
+            step = parameters[0]
+            target = self.page + (step if isinstance(step, int) else 0)
+            return True if 0 <= target < page_count(self.total) else None
         return True
 
 
@@ -81,16 +99,29 @@ class HistoryScreen(PaneScreen):
     PANE = "history"
 
     BINDINGS = [
-        Binding("ctrl+f", "search", "Search", id="history-search"),
-        Binding("ctrl+r", "rerun", "Re-run", id="history-rerun-selected"),
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            id="history-search",
+            tooltip="Search the answers and messages of every run",
+        ),
+        Binding(
+            "ctrl+r",
+            "rerun",
+            "Re-run",
+            id="history-rerun-selected",
+            tooltip="Send the selected run again (same model, messages and parameters)",
+        ),
     ]
+
+    page: reactive[int] = reactive(0)  # the page shown, from 0
+    total: reactive[int] = reactive(0)  # the runs that match the filters
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.page = 0
-        self.total = 0
         self.runs: list[Run] = []
-        self._search_timer = None
+        self._search_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
@@ -98,7 +129,9 @@ class HistoryScreen(PaneScreen):
             yield Select[str]([], prompt="any prompt", id="filter-prompt")
             yield Select[str]([], prompt="any model", id="filter-model")
             yield Select[str]([], prompt="any approach", id="filter-approach")
-        yield RunTable(id="run-table", cursor_type="row", zebra_stripes=True)
+        yield RunTable(id="run-table", cursor_type="row", zebra_stripes=True).data_bind(
+            HistoryScreen.page, HistoryScreen.total
+        )
         yield Static(id="history-pager")
 
     def on_mount(self) -> None:
@@ -135,17 +168,16 @@ class HistoryScreen(PaneScreen):
 
     def refresh_runs(self, keep_page: bool = True) -> None:
         """Reload the filter choices and the current page from the database."""
-        db = self.app.db  # type: ignore[attr-defined]
+        db = self.app.db
         self._fill_filter("#filter-prompt", distinct_values(db, "prompt_name"))
         self._fill_filter("#filter-model", distinct_values(db, "model"))
         self._fill_filter("#filter-approach", distinct_values(db, "approach"))
         filters = self.filters()
         self.total = count_runs(db, **filters)
-        pages = max(1, -(-self.total // PAGE_SIZE))
+        pages = page_count(self.total)
         self.page = min(self.page if keep_page else 0, pages - 1)
         self.runs = list_runs(db, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE, **filters)
         table = self.query_one(RunTable)
-        table.refresh_bindings()
         row = table.cursor_row
         table.clear()
         for run in self.runs:
@@ -178,10 +210,10 @@ class HistoryScreen(PaneScreen):
             )
         )
 
-    def turn_page(self, step: int) -> None:
-        pages = max(1, -(-self.total // PAGE_SIZE))
-        page = self.page + step
-        if 0 <= page < pages:
+    @on(RunTable.PageRequested)
+    def _turn_page(self, event: RunTable.PageRequested) -> None:
+        page = self.page + event.step
+        if 0 <= page < page_count(self.total):
             self.page = page
             self.query_one(RunTable).move_cursor(row=0)
             self.refresh_runs()
@@ -221,7 +253,7 @@ class HistoryScreen(PaneScreen):
         run = self.selected_run()
         if run is None:
             return
-        detail = RunDetail(get_run(self.app.db, run.id))  # type: ignore[attr-defined]
+        detail = RunDetail(get_run(self.app.db, run.id))
 
         def closed(new_run: int | None) -> None:
             self.refresh_runs()
@@ -232,7 +264,7 @@ class HistoryScreen(PaneScreen):
         if rerun:
             self.call_after_refresh(detail.action_rerun)
 
-    @on(DataTable.RowSelected)
+    @on(DataTable.RowSelected, "#run-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open_run()
@@ -242,14 +274,3 @@ class HistoryScreen(PaneScreen):
 
     def action_search(self) -> None:
         self.query_one("#history-search-input", Input).focus()
-
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Open run", "Show the selected run in full", self.action_open_run)
-        yield SystemCommand(
-            "Re-run", "Send the selected run again (same messages)", self.action_rerun
-        )
-        yield SystemCommand(
-            "Search runs", "Search answers and messages (ctrl+f)", self.action_search
-        )
-        yield SystemCommand("Next page of runs", "Older runs", lambda: self.turn_page(1))
-        yield SystemCommand("Previous page of runs", "Newer runs", lambda: self.turn_page(-1))
