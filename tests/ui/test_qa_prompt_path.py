@@ -45,7 +45,7 @@ def test_output_sources_are_named_per_approach_when_they_differ():
     """Zero/few-shot averaged recorded runs while fine-tuned used the examples' replies; the
     Costs pane used to show only the first source, as if all three came from the runs."""
     from workbench.core.estimate import ApproachTokens, estimate
-    from workbench.ui.costs import _output_sources
+    from workbench.ui.costs_estimate import output_sources
 
     model = "gpt-4.1-mini-2025-04-14"
 
@@ -54,11 +54,11 @@ def test_output_sources_are_named_per_approach_when_they_differ():
         ApproachTokens("few-shot", model, 154, 122, 43, "average of 1 recorded run"),
         ApproachTokens("fine-tuned", model, 54, 22, 5, "average reply in your examples"),
     ]
-    text = _output_sources(estimate(reqs))
+    text = output_sources(estimate(reqs))
     assert text == (
         "zero-shot/few-shot: average of 1 recorded run; fine-tuned: average reply in your examples"
     )
-    assert _output_sources(estimate(reqs[:2])) == "average of 1 recorded run"
+    assert output_sources(estimate(reqs[:2])) == "average of 1 recorded run"
 
 
 async def test_costs_enter_in_the_volume_hands_the_keys_back(db_path):

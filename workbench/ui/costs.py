@@ -27,9 +27,7 @@ from textual.widgets import Input, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
 from workbench.core.estimate import DEFAULT_VOLUME, EstimateSettings
-
-# _output_sources: re-exported for tests/ui/test_qa_prompt_path.py, which reads it from here
-from workbench.ui.costs_estimate import EstimateTab, _output_sources  # noqa: F401
+from workbench.ui.costs_estimate import EstimateTab
 from workbench.ui.costs_eval import EvalPanel
 from workbench.ui.costs_verdict import VerdictTab
 from workbench.ui.costs_view import CostView, build_view

@@ -11,7 +11,7 @@ import math
 from textual_plotext import PlotextPlot
 
 from workbench.core.estimate import Estimate, cost_curves
-from workbench.core.evaluate import fmt_count, fmt_usd
+from workbench.core.evaluation.formatting import fmt_count, fmt_usd
 
 COLORS = {"zero-shot": "blue", "few-shot": "orange", "fine-tuned": "green"}
 

@@ -21,7 +21,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static, T
 from textual.widgets.data_table import ColumnKey
 
 from workbench.core.estimate import CACHE_MIN_PREFIX, DEFAULT_VOLUME, Estimate, EstimateSettings
-from workbench.core.evaluate import fmt_count, fmt_months, fmt_usd
+from workbench.core.evaluation.formatting import fmt_count, fmt_months, fmt_usd
 from workbench.ui.costs_eval import short_model
 from workbench.ui.costs_view import CostView
 from workbench.ui.plain import plain_options
@@ -249,7 +249,7 @@ def _summary(est: Estimate) -> Text:
         )
     else:
         summary.append(est.break_even_words())
-    out_source = _output_sources(est)
+    out_source = output_sources(est)
     prefix = "/".join(
         f"{a.cacheable_prefix:,}" + (f" ({a.cached_tokens:,} cached)" if a.cached_tokens else "")
         for a in est.approaches
@@ -270,7 +270,7 @@ def _usd(value: float | None) -> Text:
     return Text(fmt_usd(value), justify="right")
 
 
-def _output_sources(est: Estimate) -> str:
+def output_sources(est: Estimate) -> str:
     """Where each output figure comes from; named per approach when they differ."""
     sources: dict[str, list[str]] = {}
     for a in est.approaches:

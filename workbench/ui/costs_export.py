@@ -21,7 +21,7 @@ def export_path(prompt: str, db_path: Path) -> Path:
 
 def write_verdict(view: CostView, path: Path) -> None:
     """Write the view's verdict to `path` as Markdown. Raises OSError when it cannot."""
-    from workbench.core.evaluate import verdict_markdown
+    from workbench.core.evaluation.formatting import verdict_markdown
 
     text = verdict_markdown(view.verdict, title=f"Fine-tune or prompt-engineer? ({view.prompt})")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The Verdict tab: "fine-tune or prompt-engineer?" answered from the estimate and the evaluation.
 
 The headline and its reasons, one row per approach (quality measured, cost per 1k requests,
-latency, setup effort) and the terms it assumed. core.evaluate computes the verdict; this only
+latency, setup effort) and the terms it assumed. core.evaluation.verdict computes the verdict; this only
 lays it out (the same verdict is what `m` exports as Markdown).
 """
 
@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static, TabPane
 
-from workbench.core.evaluate import fmt_count, fmt_usd
+from workbench.core.evaluation.formatting import fmt_count, fmt_usd
 from workbench.ui.costs_view import CostView
 
 SHORT_CUSTOMIZATION = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.estimate import Estimate, EstimateSettings
-from workbench.core.evaluate import Verdict
+from workbench.core.evaluation.verdict import Verdict
 
 if TYPE_CHECKING:
     from workbench.config import Config
