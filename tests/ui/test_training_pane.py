@@ -15,8 +15,8 @@ from workbench.store.db import open_db
 from workbench.ui.pane import EmptyState
 from workbench.ui.training import NO_DATASETS, TrainingScreen
 from workbench.ui.training_editor import ExampleEditor, TurnEditor
-from workbench.ui.training_modals import ReportScreen
 from workbench.ui.training_table import MAX_PAGES, PAGE_ROWS, ExampleTable
+from workbench.ui.widgets.report import ReportScreen
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MESSY = DATA / "training_messy.jsonl"
