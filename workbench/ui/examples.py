@@ -8,6 +8,7 @@ once; deletes are soft, so ctrl+z brings them back. The few-shot selection of th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -45,17 +46,73 @@ NARROW_WIDTH = 110
 class ExamplesScreen(PaneScreen):
     PANE = "examples"
 
+    # Each described binding is also a palette command ("Examples: <description>", its tooltip
+    # the help line): the hidden ones carry a tooltip so the palette still offers them.
     BINDINGS = [
-        Binding("a", "add", "Add", id="examples-add"),
-        Binding("e,enter", "edit", "Edit", id="examples-edit"),
-        Binding("space", "toggle_pick", "Pick", id="examples-pick"),
-        Binding("d,delete", "delete", "Delete", id="examples-delete"),
-        Binding("ctrl+z", "undo", "Undo", id="examples-undo", show=False),
-        Binding("c", "duplicate", "Duplicate", id="examples-duplicate", show=False),
-        Binding("i", "import_file", "Import", id="examples-import"),
-        Binding("p", "promote", "Promote", id="examples-promote", tooltip="Move to a dataset"),
-        Binding("m", "cycle_mode", "Mode", id="examples-mode", show=False),
-        Binding("slash", "search", "Search", id="examples-search-key", show=False),
+        Binding("a", "add", "Add", id="examples-add", tooltip="Add a few-shot example"),
+        Binding(
+            "e,enter", "edit", "Edit", id="examples-edit", tooltip="Edit the highlighted example"
+        ),
+        Binding(
+            "space",
+            "toggle_pick",
+            "Pick",
+            id="examples-pick",
+            tooltip="Add or remove the highlighted example in the prompt",
+        ),
+        Binding(
+            "d,delete",
+            "delete",
+            "Delete",
+            id="examples-delete",
+            tooltip="Delete the highlighted example (ctrl+z restores it)",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo delete",
+            id="examples-undo",
+            show=False,
+            tooltip="Restore the last deleted example",
+        ),
+        Binding(
+            "c",
+            "duplicate",
+            "Duplicate",
+            id="examples-duplicate",
+            show=False,
+            tooltip="Copy the highlighted example",
+        ),
+        Binding(
+            "i",
+            "import_file",
+            "Import",
+            id="examples-import",
+            tooltip="Add examples from a JSONL or CSV file",
+        ),
+        Binding(
+            "p",
+            "promote",
+            "Promote",
+            id="examples-promote",
+            tooltip="Move the highlighted example to a dataset (training data)",
+        ),
+        Binding(
+            "m",
+            "cycle_mode",
+            "Selection mode",
+            id="examples-mode",
+            show=False,
+            tooltip="Which few-shot examples the prompt sends: manual, k most recent, by tag",
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="examples-search-key",
+            show=False,
+            tooltip="Search the examples",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -496,33 +553,11 @@ class ExamplesScreen(PaneScreen):
 
     # --- command palette ------------------------------------------------------------------------
 
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Examples: add", "Add a few-shot example (A)", self.action_add)
-        yield SystemCommand("Examples: edit", "Edit the highlighted example (E)", self.action_edit)
-        yield SystemCommand(
-            "Examples: duplicate", "Copy the highlighted example (C)", self.action_duplicate
-        )
-        yield SystemCommand(
-            "Examples: delete", "Delete the highlighted example (D)", self.action_delete
-        )
-        yield SystemCommand("Examples: undo delete", "Restore (ctrl+z)", self.action_undo)
-        yield SystemCommand(
-            "Examples: import JSONL or CSV", "Add examples from a file (I)", self.action_import_file
-        )
-        yield SystemCommand(
-            "Examples: move to a dataset",
-            "Promote the highlighted example to training data (P)",
-            self.action_promote,
-        )
-        yield SystemCommand(
-            "Examples: pick for the prompt",
-            "Add/remove the highlighted example in the prompt (space)",
-            self.action_toggle_pick,
-        )
+    def palette_extras(self) -> Iterable[SystemCommand]:
+        """Each selection mode by name (the m key cycles through them)."""
         for label, mode in MODE_OPTIONS:
             yield SystemCommand(
                 f"Examples: selection {label}",
-                "Which few-shot examples the prompt sends (M cycles)",
-                lambda mode=mode: self.set_mode(mode),
+                "Which few-shot examples the prompt sends (m cycles)",
+                partial(self.set_mode, mode),
             )
-        yield SystemCommand("Examples: search", "Search examples (/)", self.action_search)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
@@ -50,20 +50,93 @@ ORDER_LABELS = {
 class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     PANE = "training"
 
+    # Each described binding is also a palette command ("Training data: <description>", its
+    # tooltip the help line): the hidden ones carry a tooltip so the palette still offers them.
     BINDINGS = [
         # n and a are named by the empty states and in the palette; the footer keeps room for
         # Split, Upload and Undo at 80 columns
-        Binding("n", "new_dataset", "New", show=False, id="training-new-dataset"),
-        Binding("a", "add_example", "Add", show=False, id="training-add-example"),
-        Binding("i", "import_file", "Import", id="training-import"),
-        Binding("e", "export", "Export", id="training-export"),
-        Binding("v", "validate", "Check", id="training-validate", tooltip="Validate the dataset"),
-        Binding("s", "split", "Split", id="training-split"),
-        Binding("u", "upload", "Upload", id="training-upload"),
-        Binding("ctrl+z", "undo", "Undo", id="training-undo"),
-        Binding("slash", "focus_search", "Search", show=False, id="training-search"),
-        Binding("o", "cycle_order", "Sort", show=False, id="training-sort"),
-        Binding("f", "toggle_problems", "Problems only", show=False, id="training-problems-only"),
+        Binding(
+            "n",
+            "new_dataset",
+            "New dataset",
+            show=False,
+            id="training-new-dataset",
+            tooltip="Create an empty dataset",
+        ),
+        Binding(
+            "a",
+            "add_example",
+            "Add example",
+            show=False,
+            id="training-add-example",
+            tooltip="Add an example to the dataset and open it in the editor",
+        ),
+        Binding(
+            "i",
+            "import_file",
+            "Import",
+            id="training-import",
+            tooltip="Import a JSONL or CSV file into a dataset",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="training-export",
+            tooltip="Export the valid rows as JSONL, byte-exact",
+        ),
+        Binding(
+            "v",
+            "validate",
+            "Check",
+            id="training-validate",
+            tooltip="Validate the dataset: every row, tokens and cost",
+        ),
+        Binding(
+            "s",
+            "split",
+            "Split",
+            id="training-split",
+            tooltip="Split into train and validation (seeded)",
+        ),
+        Binding(
+            "u",
+            "upload",
+            "Upload",
+            id="training-upload",
+            tooltip="Upload the exported files to the provider",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            id="training-undo",
+            tooltip="Undo the last delete or promote",
+        ),
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            show=False,
+            id="training-search",
+            tooltip="Search the rows of the dataset",
+        ),
+        Binding(
+            "o",
+            "cycle_order",
+            "Sort rows",
+            show=False,
+            id="training-sort",
+            tooltip="File order, line, most or fewest tokens",
+        ),
+        Binding(
+            "f",
+            "toggle_problems",
+            "Problems only",
+            show=False,
+            id="training-problems-only",
+            tooltip="Show only the rows with problems, or all rows again",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -98,7 +171,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     @property
     def db(self):
-        return self.app.db  # type: ignore[attr-defined]
+        return self.app.db
 
     @property
     def table(self) -> ExampleTable:
@@ -106,7 +179,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     @property
     def model(self) -> str:
-        return self.app.config.profile.default_model  # type: ignore[attr-defined]
+        return self.app.config.profile.default_model
 
     def _fetch_rows(self, ids: Iterable[int]) -> list[store.Example]:
         return exports.examples_by_id(self.db, list(ids))
@@ -369,56 +442,3 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     @on(ExampleTable.PromoteRequested)
     def _promote_requested(self, event: ExampleTable.PromoteRequested) -> None:
         self.action_promote(event)
-
-    # --- palette ------------------------------------------------------------------------------
-
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(
-            "Training: new dataset", "Create an empty dataset (n)", self.action_new_dataset
-        )
-        yield SystemCommand(
-            "Training: add example", "Add an example to the dataset (a)", self.action_add_example
-        )
-        yield SystemCommand(
-            "Training: import file", "Import a JSONL or CSV file (i)", self.action_import_file
-        )
-        yield SystemCommand(
-            "Training: export JSONL", "Export the valid rows, byte-exact (e)", self.action_export
-        )
-        yield SystemCommand(
-            "Training: validate dataset",
-            "Check every row, count tokens and cost (v)",
-            self.action_validate,
-        )
-        yield SystemCommand(
-            "Training: split train/validation", "Seeded split (s)", self.action_split
-        )
-        yield SystemCommand(
-            "Training: upload to provider", "Upload the exported files (u)", self.action_upload
-        )
-        yield SystemCommand(
-            "Training: promote row to few-shot",
-            "Move the row to the few-shot library (p)",
-            self.action_promote,
-        )
-        yield SystemCommand(
-            "Training: rename dataset", "Rename the dataset (r)", self.action_rename_dataset
-        )
-        yield SystemCommand(
-            "Training: delete dataset",
-            "Delete the dataset, after confirming",
-            self.action_delete_dataset,
-        )
-        yield SystemCommand(
-            "Training: undo", "Undo the last delete or promote (ctrl+z)", self.action_undo
-        )
-        yield SystemCommand(
-            "Training: only rows with problems",
-            "Show only the rows with problems, or all rows again (f)",
-            self.action_toggle_problems,
-        )
-        yield SystemCommand(
-            "Training: sort rows",
-            "File order, line, most or fewest tokens (o)",
-            self.action_cycle_order,
-        )
