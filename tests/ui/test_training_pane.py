@@ -14,9 +14,10 @@ from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
 from workbench.ui.pane import EmptyState
 from workbench.ui.training import NO_DATASETS, TrainingScreen
-from workbench.ui.training_editor import ExampleEditor, TurnEditor
+from workbench.ui.training_editor import ExampleEditor
 from workbench.ui.training_modals import NameDialog
 from workbench.ui.training_table import MAX_PAGES, PAGE_ROWS, ExampleTable
+from workbench.ui.training_turn import TurnEditor
 from workbench.ui.widgets.report import ReportScreen
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -26,9 +26,9 @@ from workbench.store import dataset_export as exports
 from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
 from workbench.ui.training_datasets import DatasetList
-from workbench.ui.training_editor import problems_text
 from workbench.ui.training_files import DatasetFileActions
 from workbench.ui.training_modals import NameDialog
+from workbench.ui.training_report import problems_text
 from workbench.ui.training_rows import RowActions
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
 from workbench.ui.widgets.confirm import ConfirmDialog
