@@ -538,10 +538,10 @@ async def test_a_100k_row_dataset_opens_and_scrolls_without_100k_widgets(db_path
         await pilot.press("o", "o")
         await pilot.pause()
         assert app.screen.order == "-tokens"
-        assert table.current.id == 1  # the cursor stays on the row it was on
+        assert table.highlighted.id == 1  # the cursor stays on the row it was on
         await pilot.press("home")
         await pilot.pause()
-        assert table.current.tokens == 96
+        assert table.highlighted.tokens == 96
         # one table widget, a bounded number of rows in memory, no widget per row
         assert count_widgets(app.screen) == widgets
         assert widgets < 100
@@ -666,10 +666,10 @@ async def test_header_click_sorts_and_the_editor_holds_a_row_out(db_path):
         await pilot.click(header, offset=(16, 0))  # the tokens column
         await pilot.pause()
         assert app.screen.order == "-tokens"
-        assert [table.example_at(i).tokens for i in range(3)] == [50, 20, 5]
+        assert [table.row(i).tokens for i in range(3)] == [50, 20, 5]
         await pilot.click(header, offset=(16, 0))
         await pilot.pause()
-        assert [table.example_at(i).tokens for i in range(3)] == [5, 20, 50]
+        assert [table.row(i).tokens for i in range(3)] == [5, 20, 50]
 
         table.focus()
         table.cursor = 0

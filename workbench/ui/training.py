@@ -16,8 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
+from textual.widgets import Footer, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from workbench.core.display import plural
@@ -27,6 +26,7 @@ from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
 from workbench.ui.training_datasets import DatasetList
 from workbench.ui.training_files import DatasetFileActions
+from workbench.ui.training_filters import RowFilters
 from workbench.ui.training_modals import NameDialog
 from workbench.ui.training_report import problems_text
 from workbench.ui.training_rows import RowActions
@@ -37,7 +37,6 @@ from workbench.ui.widgets.search import SearchInput
 NO_DATASETS = "No datasets yet — press n to create one or i to import a JSONL file"
 EMPTY_DATASET = "This dataset has no examples yet — press a to add one or i to import a file"
 NO_MATCH = "No example matches the filter — clear the search or untick “problems only”"
-SPLIT_FILTERS = [("train", "train"), ("validation", "validation"), ("test", "test")]
 ORDERS = ("position", "line", "-tokens", "tokens")
 ORDER_LABELS = {
     "position": "file order",
@@ -144,7 +143,6 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         self.dataset_id: int | None = None
         self.order = "position"
         self.undo_stack: list[tuple[str, int, int | None, str, float]] = []
-        self._search_timer: Timer | None = None
         self._busy: str | None = None
 
     # --- layout -------------------------------------------------------------------------------
@@ -154,12 +152,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         with Horizontal(id="training-main"):
             yield DatasetList(id="datasets")
             with Vertical(id="examples-side"):
-                with Horizontal(id="filter-bar"):
-                    yield SearchInput(placeholder="/ search", id="search", compact=True)
-                    yield Select(
-                        SPLIT_FILTERS, prompt="all splits", id="split-filter", compact=True
-                    )
-                    yield Checkbox("problems only", id="problems-only", compact=True)
+                yield RowFilters(id="filter-bar")
                 yield TableHeader(id="table-header")
                 yield ExampleTable(self._fetch_rows, id="examples")
                 yield Static(Text(EMPTY_DATASET), id="dataset-empty", classes="empty-state")
@@ -325,18 +318,10 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     # --- rows ---------------------------------------------------------------------------------
 
-    def _filters(self) -> dict[str, Any]:
-        split = self.query_one("#split-filter", Select).value
-        return {
-            "split": split if isinstance(split, str) else None,
-            "search": self.query_one("#search", Input).value.strip() or None,
-            "with_problems": True if self.query_one("#problems-only", Checkbox).value else None,
-        }
-
     def reload_rows(self, keep_id: int | None = None) -> None:
         if self.dataset_id is None:
             return
-        filters = self._filters()
+        filters = self.query_one(RowFilters).filters
         ids = exports.example_ids(self.db, self.dataset_id, order=self.order, **filters)
         self.table.set_rows(ids, keep_id)
         filtered = any(v is not None for v in filters.values())
@@ -372,7 +357,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     @on(ExampleTable.Highlighted)
     def _show_row_detail(self) -> None:
         detail = self.query_one("#row-detail", Static)
-        example = self.table.current if self.table.row_count else None
+        example = self.table.highlighted
         if example is None or not example.problems:
             detail.update("")
             detail.display = False
@@ -384,28 +369,20 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         detail.update(text)
         detail.display = True
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(0.25, lambda: self.reload_rows())
-
     @on(Input.Submitted, "#search")
     @on(SearchInput.Left, "#search")
     def _search_submitted(self) -> None:
         self.table.focus()
 
-    @on(Select.Changed, "#split-filter")
-    @on(Checkbox.Changed, "#problems-only")
+    @on(RowFilters.Changed)
     def _filter_changed(self) -> None:
         self.reload_rows()
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.query_one(RowFilters).focus_search()
 
     def action_toggle_problems(self) -> None:
-        box = self.query_one("#problems-only", Checkbox)
-        box.value = not box.value
+        self.query_one(RowFilters).toggle_problems()
 
     def action_cycle_order(self) -> None:
         self.set_order(ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)])

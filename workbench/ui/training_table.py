@@ -196,16 +196,9 @@ class ExampleTable(PagedList[Example]):
         index = ids.index(keep_id) if keep_id is not None and keep_id in ids else None
         self.cursor = index if index is not None else self.cursor
 
-    def example_at(self, index: int) -> Example | None:
-        return self.row(index)
-
     @property
     def current_id(self) -> int | None:
         return self._ids[self.cursor] if 0 <= self.cursor < len(self._ids) else None
-
-    @property
-    def current(self) -> Example | None:
-        return self.highlighted
 
     # --- drawing ------------------------------------------------------------------------------
 
