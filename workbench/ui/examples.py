@@ -31,6 +31,7 @@ from workbench.ui.examples_form import ExampleForm
 from workbench.ui.examples_list import ExampleList, RowSource
 from workbench.ui.examples_selection import MODE_OPTIONS, SelectionBar
 from workbench.ui.pane import EmptyState, PaneScreen
+from workbench.ui.plain import plain_options
 from workbench.ui.widgets.search import SearchInput
 
 EMPTY_MESSAGE = "No examples yet — press a to add one or i to import"
@@ -232,7 +233,7 @@ class ExamplesScreen(PaneScreen):
         self._known_tags = set(tags)
         select = self.query_one("#examples-tag", Select)
         with select.prevent(Select.Changed):
-            select.set_options([(Text(t), t) for t in tags])
+            select.set_options(plain_options(tags))
             if self.tag_filter in tags:
                 select.value = self.tag_filter
         self.selection_bar.set_tags(tags)

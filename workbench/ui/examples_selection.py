@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Input, Select, Static
 
 from workbench.core.fewshot import FewShotSelection
+from workbench.ui.plain import plain_options
 
 MODE_OPTIONS = [("manual pick", "manual"), ("k most recent", "recent"), ("by tag", "tag")]
 TOTAL_TOOLTIP = (
@@ -87,7 +88,7 @@ class SelectionBar(Horizontal):
         """The tags a by-tag selection can use (the selection's own stays chosen if listed)."""
         select = self.query_one("#selection-tag", Select)
         with select.prevent(Select.Changed):
-            select.set_options([(Text(t), t) for t in tags])
+            select.set_options(plain_options(tags))
             if self.selection.tag in tags:
                 select.value = self.selection.tag
 
