@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
-from tests.ui.conftest import app_factory
+from tests.ui.conftest import app_factory, wait_until
 from workbench.core.fewshot import FewShotSelection
 from workbench.store import examples as store
 from workbench.store.db import open_db
 from workbench.store.selection import get_selection, set_selection
-from workbench.ui.examples import EMPTY_MESSAGE, ExamplesScreen
+from workbench.ui.examples import EMPTY_MESSAGE, MODE_OPTIONS, ExamplesScreen
 from workbench.ui.examples_form import ExampleForm
 from workbench.ui.examples_list import ExampleList
 
@@ -411,21 +411,56 @@ async def test_paging_never_holds_every_row(db_path):
         assert held <= 300
 
 
+async def run_from_palette(app, pilot, query: str, title: str) -> None:
+    """Type `query` in the command palette and run `title` once it is the highlighted match."""
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    palette = app.screen
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in query])
+
+    def highlighted_title() -> str | None:
+        results = palette.query_one(CommandList)
+        if results.highlighted is None:
+            return None
+        return results.get_option_at_index(results.highlighted).hit.text
+
+    await wait_until(pilot, lambda: highlighted_title() == title, f"{title!r} highlighted")
+    await pilot.press("enter")
+
+
 async def test_palette_offers_the_pane_actions(db_path):
+    seed(db_path, (pair("q", "a"), "few-shot", []))
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
-        titles = [c.title for c in screen.palette_commands()]
-        assert "Examples: add" in titles
-        assert "Examples: import JSONL or CSV" in titles
-        assert "Examples: move to a dataset" in titles
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"examples add")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ExampleForm)
+        # built from the pane's bindings: each action once, with its key; the modes by name
+        commands = {c.title: c.help for c in screen.palette_commands()}
+        for description, key in (  # the keys as the palette shows them
+            ("Add", "a"),
+            ("Edit", "e,enter"),
+            ("Pick", "space"),
+            ("Delete", "d,delete"),
+            ("Undo delete", "^z"),
+            ("Duplicate", "c"),
+            ("Import", "i"),
+            ("Promote", "p"),
+            ("Selection mode", "m"),
+            ("Search", "/"),
+        ):
+            title = f"Examples: {description}"
+            assert title in commands, title
+            assert commands[title].endswith(f"({key})"), (title, commands[title])
+        assert "JSONL or CSV" in commands["Examples: Import"]
+        for label, _mode in MODE_OPTIONS:
+            assert f"Examples: selection {label}" in commands
+
+        # they run their actions, from the palette as a user would
+        await run_from_palette(app, pilot, "selection by tag", "Examples: selection by tag")
+        await wait_until(pilot, lambda: screen.selection.mode == "tag", "the tag mode")
+        await run_from_palette(app, pilot, "examples add", "Examples: Add")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExampleForm), "the form")
 
 
 async def test_form_saves_while_typing_without_closing(db_path):

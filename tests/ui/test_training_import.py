@@ -11,7 +11,8 @@ from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.store import examples as store
 from workbench.ui.training import TrainingScreen
-from workbench.ui.training_modals import ImportDialog, ImportRequest, ReportScreen
+from workbench.ui.training_modals import ImportDialog, ImportRequest
+from workbench.ui.widgets.report import ReportScreen
 
 GOOD = json.dumps(
     {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}

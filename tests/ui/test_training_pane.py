@@ -14,9 +14,11 @@ from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
 from workbench.ui.pane import EmptyState
 from workbench.ui.training import NO_DATASETS, TrainingScreen
-from workbench.ui.training_editor import ExampleEditor, TurnEditor
-from workbench.ui.training_modals import ReportScreen
+from workbench.ui.training_editor import ExampleEditor
+from workbench.ui.training_modals import NameDialog
 from workbench.ui.training_table import MAX_PAGES, PAGE_ROWS, ExampleTable
+from workbench.ui.training_turn import TurnEditor
+from workbench.ui.widgets.report import ReportScreen
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MESSY = DATA / "training_messy.jsonl"
@@ -536,10 +538,10 @@ async def test_a_100k_row_dataset_opens_and_scrolls_without_100k_widgets(db_path
         await pilot.press("o", "o")
         await pilot.pause()
         assert app.screen.order == "-tokens"
-        assert table.current.id == 1  # the cursor stays on the row it was on
+        assert table.highlighted.id == 1  # the cursor stays on the row it was on
         await pilot.press("home")
         await pilot.pause()
-        assert table.current.tokens == 96
+        assert table.highlighted.tokens == 96
         # one table widget, a bounded number of rows in memory, no widget per row
         assert count_widgets(app.screen) == widgets
         assert widgets < 100
@@ -547,21 +549,60 @@ async def test_a_100k_row_dataset_opens_and_scrolls_without_100k_widgets(db_path
         assert table.pages_loaded < 20
 
 
+async def run_from_palette(app, pilot, query: str, title: str) -> None:
+    """Type `query` in the command palette and run `title` once it is the highlighted match."""
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    palette = app.screen
+    await type_text(pilot, query)
+
+    def highlighted_title() -> str | None:
+        results = palette.query_one(CommandList)
+        if results.highlighted is None:
+            return None
+        return results.get_option_at_index(results.highlighted).hit.text
+
+    await wait_until(pilot, lambda: highlighted_title() == title, f"{title!r} highlighted")
+    await pilot.press("enter")
+
+
 async def test_palette_offers_the_pane_actions(db_path):
+    seed_dataset(db_path, "support", [chat("q", "a")])
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        for action in (
-            "new dataset",
-            "import file",
-            "export JSONL",
-            "validate dataset",
-            "split train/validation",
-            "upload to provider",
-            "promote row to few-shot",
+        await wait_until(pilot, lambda: app.screen.table.row_count == 1, "the row")
+        # built from the pane's bindings (and its widgets'): each action once, with its key
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        for description, key in (  # the key as the footer shows it
+            ("New dataset", "n"),
+            ("Add example", "a"),
+            ("Import", "i"),
+            ("Export", "e"),
+            ("Check", "v"),
+            ("Split", "s"),
+            ("Upload", "u"),
+            ("Undo", "^z"),
+            ("Search", "/"),
+            ("Sort rows", "o"),
+            ("Problems only", "f"),
+            ("Rename dataset", "r"),
+            ("Delete dataset", "d"),
+            ("Edit", "⏎"),
+            ("Delete", "d"),
+            ("Promote to few-shot", "p"),
         ):
-            assert f"Training: {action}" in titles
+            title = f"Training data: {description}"
+            assert title in commands, title
+            assert commands[title].endswith(f"({key})"), (title, commands[title])
+        assert "Validate the dataset" in commands["Training data: Check"]
+        # the cursor keys are not commands
+        assert not any(t.endswith((": Up", ": Down", ": First", ": Last")) for t in commands)
+
+        # one runs its action, from the palette as a user would
+        await run_from_palette(app, pilot, "new dataset", "Training data: New dataset")
+        await wait_until(pilot, lambda: isinstance(app.screen, NameDialog), "the name dialog")
 
 
 async def test_upload_to_the_simulator_records_the_file_once(db_path, sim, monkeypatch):
@@ -625,10 +666,10 @@ async def test_header_click_sorts_and_the_editor_holds_a_row_out(db_path):
         await pilot.click(header, offset=(16, 0))  # the tokens column
         await pilot.pause()
         assert app.screen.order == "-tokens"
-        assert [table.example_at(i).tokens for i in range(3)] == [50, 20, 5]
+        assert [table.row(i).tokens for i in range(3)] == [50, 20, 5]
         await pilot.click(header, offset=(16, 0))
         await pilot.pause()
-        assert [table.example_at(i).tokens for i in range(3)] == [5, 20, 50]
+        assert [table.row(i).tokens for i in range(3)] == [5, 20, 50]
 
         table.focus()
         table.cursor = 0

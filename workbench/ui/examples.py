@@ -8,6 +8,7 @@ once; deletes are soft, so ctrl+z brings them back. The few-shot selection of th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -24,10 +25,13 @@ from workbench.core.fewshot import (
 )
 from workbench.store import examples as store
 from workbench.store.selection import get_selection, selected_examples, set_selection
+from workbench.ui.examples_detail import example_detail_text
 from workbench.ui.examples_dialogs import ImportDialog, ImportRequest, PromoteDialog, PromoteRequest
 from workbench.ui.examples_form import ExampleForm
 from workbench.ui.examples_list import ExampleList, RowSource
+from workbench.ui.examples_selection import MODE_OPTIONS, SelectionBar
 from workbench.ui.pane import EmptyState, PaneScreen
+from workbench.ui.plain import plain_options
 from workbench.ui.widgets.search import SearchInput
 
 EMPTY_MESSAGE = "No examples yet — press a to add one or i to import"
@@ -37,7 +41,6 @@ SPLIT_FILTERS = [
     ("validation", "validation"),
     ("test", "test"),
 ]
-MODE_OPTIONS = [("manual pick", "manual"), ("k most recent", "recent"), ("by tag", "tag")]
 IMPORT_BATCH = 500
 NARROW_WIDTH = 110
 
@@ -45,17 +48,73 @@ NARROW_WIDTH = 110
 class ExamplesScreen(PaneScreen):
     PANE = "examples"
 
+    # Each described binding is also a palette command ("Examples: <description>", its tooltip
+    # the help line): the hidden ones carry a tooltip so the palette still offers them.
     BINDINGS = [
-        Binding("a", "add", "Add", id="examples-add"),
-        Binding("e,enter", "edit", "Edit", id="examples-edit"),
-        Binding("space", "toggle_pick", "Pick", id="examples-pick"),
-        Binding("d,delete", "delete", "Delete", id="examples-delete"),
-        Binding("ctrl+z", "undo", "Undo", id="examples-undo", show=False),
-        Binding("c", "duplicate", "Duplicate", id="examples-duplicate", show=False),
-        Binding("i", "import_file", "Import", id="examples-import"),
-        Binding("p", "promote", "Promote", id="examples-promote", tooltip="Move to a dataset"),
-        Binding("m", "cycle_mode", "Mode", id="examples-mode", show=False),
-        Binding("slash", "search", "Search", id="examples-search-key", show=False),
+        Binding("a", "add", "Add", id="examples-add", tooltip="Add a few-shot example"),
+        Binding(
+            "e,enter", "edit", "Edit", id="examples-edit", tooltip="Edit the highlighted example"
+        ),
+        Binding(
+            "space",
+            "toggle_pick",
+            "Pick",
+            id="examples-pick",
+            tooltip="Add or remove the highlighted example in the prompt",
+        ),
+        Binding(
+            "d,delete",
+            "delete",
+            "Delete",
+            id="examples-delete",
+            tooltip="Delete the highlighted example (ctrl+z restores it)",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo delete",
+            id="examples-undo",
+            show=False,
+            tooltip="Restore the last deleted example",
+        ),
+        Binding(
+            "c",
+            "duplicate",
+            "Duplicate",
+            id="examples-duplicate",
+            show=False,
+            tooltip="Copy the highlighted example",
+        ),
+        Binding(
+            "i",
+            "import_file",
+            "Import",
+            id="examples-import",
+            tooltip="Add examples from a JSONL or CSV file",
+        ),
+        Binding(
+            "p",
+            "promote",
+            "Promote",
+            id="examples-promote",
+            tooltip="Move the highlighted example to a dataset (training data)",
+        ),
+        Binding(
+            "m",
+            "cycle_mode",
+            "Selection mode",
+            id="examples-mode",
+            show=False,
+            tooltip="Which few-shot examples the prompt sends: manual, k most recent, by tag",
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="examples-search-key",
+            show=False,
+            tooltip="Search the examples",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -78,19 +137,7 @@ class ExamplesScreen(PaneScreen):
             yield SearchInput(placeholder="/ search examples", id="examples-search", compact=True)
             yield Select(SPLIT_FILTERS, prompt="all splits", id="examples-split", compact=True)
             yield Select([], prompt="all tags", id="examples-tag", compact=True)
-        with Horizontal(id="examples-selection"):
-            yield Static("", id="selection-prompt", markup=False)
-            yield Select(
-                MODE_OPTIONS, value="manual", allow_blank=False, id="selection-mode", compact=True
-            )
-            yield Input("3", type="integer", id="selection-k", compact=True, tooltip="k examples")
-            yield Select([], prompt="tag", id="selection-tag", compact=True)
-            total = Static("", id="selection-total", markup=False)
-            total.tooltip = (
-                "Tokens the chosen examples add to the prompt (their user/assistant messages, "
-                "counted with the profile's default model tokenizer)"
-            )
-            yield total
+        yield SelectionBar(id="examples-selection")
         with Container(id="examples-main"):
             with Vertical(id="examples-listing"):
                 yield Static("", id="examples-header", markup=False)
@@ -119,6 +166,10 @@ class ExamplesScreen(PaneScreen):
     @property
     def example_list(self) -> ExampleList:
         return self.query_one("#examples-list", ExampleList)
+
+    @property
+    def selection_bar(self) -> SelectionBar:
+        return self.query_one(SelectionBar)
 
     def on_mount(self) -> None:
         self.example_list.cost_of = self._cost_of
@@ -180,16 +231,12 @@ class ExamplesScreen(PaneScreen):
     def refresh_tags(self) -> None:
         tags = store.all_tags(self.app.db)
         self._known_tags = set(tags)
-        options = [(Text(t), t) for t in tags]
-        for select_id, current in (
-            ("#examples-tag", self.tag_filter),
-            ("#selection-tag", self.selection.tag),
-        ):
-            select = self.query_one(select_id, Select)
-            with select.prevent(Select.Changed):
-                select.set_options(options)
-                if current in tags:
-                    select.value = current
+        select = self.query_one("#examples-tag", Select)
+        with select.prevent(Select.Changed):
+            select.set_options(plain_options(tags))
+            if self.tag_filter in tags:
+                select.value = self.tag_filter
+        self.selection_bar.set_tags(tags)
         if self.tag_filter not in tags:
             self.tag_filter = None
 
@@ -205,33 +252,10 @@ class ExamplesScreen(PaneScreen):
         self.query_one("#examples-detail-text", Static).update(self.detail_text(example))
 
     def detail_text(self, example: store.Example | None) -> Text:
-        text = Text()
         if example is None:
-            return text
-        text.append(f"#{example.id}", "bold")
-        text.append(f"  {example.split}", "bold magenta" if example.split == "test" else "bold")
-        cost = self._cost_of(example)
-        if cost is not None:
-            text.append(f"  {cost} tokens", "dim")
+            return Text()
         position = self.example_list.marks.get(example.id)
-        if position:
-            text.append(f"  in prompt #{position}", "green")
-        if example.tags:
-            text.append("\ntags: ", "dim")
-            text.append(", ".join(example.tags))
-        if example.note:
-            text.append("\nnote: ", "dim")
-            text.append(example.note, "italic")
-        if example.data is None:
-            text.append(f"\nline {example.source_line} did not parse:\n", "red")
-            text.append(example.raw or "")
-            return text
-        for message in example.messages:
-            role = str(message.get("role", "?"))
-            text.append(f"\n{role}: ", "bold cyan" if role == "user" else "bold green")
-            content = message.get("content")
-            text.append(content if isinstance(content, str) else str(content))
-        return text
+        return example_detail_text(example, self._cost_of(example), position)
 
     # --- filters ----------------------------------------------------------------------------
 
@@ -271,18 +295,7 @@ class ExamplesScreen(PaneScreen):
 
     def _show_selection_controls(self) -> None:
         sel = self.selection
-        mode = self.query_one("#selection-mode", Select)
-        with mode.prevent(Select.Changed):
-            mode.value = sel.mode
-        k_input = self.query_one("#selection-k", Input)
-        with k_input.prevent(Input.Changed):
-            k_input.value = str(sel.k)
-        tag = self.query_one("#selection-tag", Select)
-        with tag.prevent(Select.Changed):
-            try:
-                tag.value = sel.tag if sel.tag else Select.NULL
-            except Exception:  # a tag no example has any more
-                tag.value = Select.NULL
+        self.selection_bar.show(sel)
         self.set_class(sel.mode != "manual", "-k-mode")
         self.set_class(sel.mode == "tag", "-tag-mode")
 
@@ -303,18 +316,10 @@ class ExamplesScreen(PaneScreen):
         lst = self.example_list
         lst.marks = {e.id: i for i, e in enumerate(chosen, start=1)}
         lst.refresh()
-        self.query_one("#selection-prompt", Static).update(
-            Text.assemble(("Prompt ", "dim"), (self.app.active_prompt, "bold"))
-        )
+        tokenizer = self.tokenizer
+        exact = tokenizer is None or tokenizer.exact
         total = self.total_tokens(chosen)
-        n = len(chosen)
-        words = f"{n} example{'s' if n != 1 else ''}"
-        if total is None:
-            words += " · … tokens"
-        else:
-            approx = "" if self.tokenizer.exact else "≈"
-            words += f" · {approx}{total} tokens"
-        self.query_one("#selection-total", Static).update(words)
+        self.selection_bar.show_size(self.app.active_prompt, len(chosen), total, exact)
 
     def total_tokens(self, chosen: list[store.Example] | None = None) -> int | None:
         """The few-shot examples' share of the prompt, in tokens (None until the tokenizer loads)."""
@@ -322,11 +327,9 @@ class ExamplesScreen(PaneScreen):
             return None
         return self.costs.total(self.chosen() if chosen is None else chosen, self.tokenizer)
 
-    @on(Select.Changed, "#selection-mode")
-    def _mode_changed(self, event: Select.Changed) -> None:
-        mode = str(event.value)
-        if mode != self.selection.mode:
-            self.set_mode(mode)
+    @on(SelectionBar.ModeChosen)
+    def _mode_chosen(self, event: SelectionBar.ModeChosen) -> None:
+        self.set_mode(event.mode)
 
     def set_mode(self, mode: str) -> None:
         sel = self.selection
@@ -336,22 +339,9 @@ class ExamplesScreen(PaneScreen):
         tag = sel.tag or self.tag_filter
         self.set_selection(FewShotSelection(mode, ids or sel.ids, sel.k, tag))
 
-    @on(Input.Changed, "#selection-k")
-    def _k_changed(self, event: Input.Changed) -> None:
-        try:
-            k = max(0, min(int(event.value), 100))
-        except ValueError:
-            return
-        if k != self.selection.k:
-            sel = self.selection
-            self.set_selection(FewShotSelection(sel.mode, sel.ids, k, sel.tag))
-
-    @on(Select.Changed, "#selection-tag")
-    def _selection_tag_changed(self, event: Select.Changed) -> None:
-        tag = None if event.value == Select.NULL else str(event.value)
-        if tag != self.selection.tag:
-            sel = self.selection
-            self.set_selection(FewShotSelection(sel.mode, sel.ids, sel.k, tag))
+    @on(SelectionBar.Changed)
+    def _selection_changed(self, event: SelectionBar.Changed) -> None:
+        self.set_selection(event.selection)
 
     def action_cycle_mode(self) -> None:
         modes = [value for _, value in MODE_OPTIONS]
@@ -496,33 +486,11 @@ class ExamplesScreen(PaneScreen):
 
     # --- command palette ------------------------------------------------------------------------
 
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Examples: add", "Add a few-shot example (A)", self.action_add)
-        yield SystemCommand("Examples: edit", "Edit the highlighted example (E)", self.action_edit)
-        yield SystemCommand(
-            "Examples: duplicate", "Copy the highlighted example (C)", self.action_duplicate
-        )
-        yield SystemCommand(
-            "Examples: delete", "Delete the highlighted example (D)", self.action_delete
-        )
-        yield SystemCommand("Examples: undo delete", "Restore (ctrl+z)", self.action_undo)
-        yield SystemCommand(
-            "Examples: import JSONL or CSV", "Add examples from a file (I)", self.action_import_file
-        )
-        yield SystemCommand(
-            "Examples: move to a dataset",
-            "Promote the highlighted example to training data (P)",
-            self.action_promote,
-        )
-        yield SystemCommand(
-            "Examples: pick for the prompt",
-            "Add/remove the highlighted example in the prompt (space)",
-            self.action_toggle_pick,
-        )
+    def palette_extras(self) -> Iterable[SystemCommand]:
+        """Each selection mode by name (the m key cycles through them)."""
         for label, mode in MODE_OPTIONS:
             yield SystemCommand(
                 f"Examples: selection {label}",
-                "Which few-shot examples the prompt sends (M cycles)",
-                lambda mode=mode: self.set_mode(mode),
+                "Which few-shot examples the prompt sends (m cycles)",
+                partial(self.set_mode, mode),
             )
-        yield SystemCommand("Examples: search", "Search examples (/)", self.action_search)

@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
+from workbench.app import WorkbenchApp
 from workbench.core.fewshot import example_from_row, pair_data, pair_from_messages, parse_tags
 from workbench.store import examples as store
 
@@ -57,6 +58,8 @@ def messages_from_json(text: str) -> tuple[dict | None, str]:
 
 class ExampleForm(ModalScreen[int | None]):
     """Edit one example (or a new one); dismisses with the example id, if it exists."""
+
+    app = getters.app(WorkbenchApp)
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="example-form-close"),
@@ -168,7 +171,7 @@ class ExampleForm(ModalScreen[int | None]):
         tags = list(parse_tags(self.query_one("#form-tags", Input).value))
         note = self.query_one("#form-note", Input).value
         split = self.query_one("#form-split", Select).value
-        db = self.app.db  # type: ignore[attr-defined]
+        db = self.app.db
         if self.example is None:
             if data is None:
                 return  # nothing typed yet: do not create an empty example

@@ -1,7 +1,8 @@
 """The example list: one line per example, paged from SQLite as the user scrolls.
 
-Only the pages under the viewport are ever held (a few hundred rows), so a library of thousands of
-examples costs the same as one of ten. Text is rich `Text`, never markup.
+A `PagedList` (ui/widgets/paged_list.py): only the pages under the viewport are ever held (a few
+hundred rows), so a library of thousands of examples costs the same as one of ten. Text is rich
+`Text`, never markup.
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
-from textual.binding import Binding
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.core.fewshot import pair_from_messages
 from workbench.store.examples import Example
+from workbench.ui.widgets.paged_list import PagedList
 
 PAGE_SIZE = 100
 MAX_PAGES = 8
@@ -41,24 +38,19 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class ExampleList(ScrollView, can_focus=True):
-    """A virtual list of examples with a cursor; posts Highlighted when the cursor moves."""
+class ExampleList(PagedList[Example]):
+    """A virtual list of examples with a cursor (`PagedList`); posts Highlighted when it moves."""
 
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-    ]
     COMPONENT_CLASSES = {"example-list--cursor", "example-list--picked", "example-list--dim"}
+    PAGE_SIZE = PAGE_SIZE
+    MAX_PAGES = MAX_PAGES
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    class Highlighted(PagedList.Highlighted):
+        """The cursor is on another example (None: nothing is listed)."""
 
-    @dataclass
-    class Highlighted(Message):
-        example: Example | None
+        @property
+        def example(self) -> Example | None:
+            return self.row
 
     @dataclass
     class HeaderChanged(Message):
@@ -70,18 +62,25 @@ class ExampleList(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.source = source
         self.total = 0
-        self._pages: dict[int, list[Example]] = {}
         self.marks: dict[int, int] = {}  # example id -> 1-based position in the prompt
         self.cost_of: Callable[[Example], int | None] = lambda e: None
         self.empty_text = "No examples match."
 
     # --- data -------------------------------------------------------------------------------
 
+    @property
+    def row_count(self) -> int:
+        return self.total
+
+    def fetch_page(self, number: int) -> list[Example]:
+        if self.source is None:
+            return []
+        return self.source.page(number * PAGE_SIZE, PAGE_SIZE)
+
     def reload(self, keep_id: int | None = None) -> None:
         """Forget cached pages, recount, keep the cursor on `keep_id` when it is still listed."""
-        self._pages.clear()
         self.total = self.source.count() if self.source else 0
-        self.virtual_size = Size(self.size.width, self.total)
+        self.rows_changed()
         cursor = min(self.cursor, max(self.total - 1, 0))
         if keep_id is not None:
             # an edited example stays near the cursor; a new one is last (library order)
@@ -93,59 +92,9 @@ class ExampleList(ScrollView, can_focus=True):
                     cursor = index
                     break
         self.cursor = cursor
-        self.refresh()
 
-    def row(self, index: int) -> Example | None:
-        if not 0 <= index < self.total or self.source is None:
-            return None
-        number = index // PAGE_SIZE
-        page = self._pages.get(number)
-        if page is None:
-            if len(self._pages) >= MAX_PAGES:
-                self._pages.pop(next(iter(self._pages)))
-            page = self._pages[number] = self.source.page(number * PAGE_SIZE, PAGE_SIZE)
-        offset = index - number * PAGE_SIZE
-        return page[offset] if offset < len(page) else None
-
-    @property
-    def highlighted(self) -> Example | None:
-        return self.row(self.cursor)
-
-    # --- cursor -----------------------------------------------------------------------------
-
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, self.total - 1)) if self.total else 0
-
-    def watch_cursor(self, value: int) -> None:
-        self.scroll_to_show(value)
-        self.refresh()
-        self.post_message(self.Highlighted(self.row(value)))
-
-    def scroll_to_show(self, index: int) -> None:
-        height = self.scrollable_content_region.height or 1
-        top = round(self.scroll_y)
-        if index < top:
-            self.scroll_to(y=index, animate=False)
-        elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False)
-
-    def action_cursor(self, delta: int) -> None:
-        self.cursor += delta
-
-    def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(self.scrollable_content_region.height - 1, 1)
-
-    def action_jump(self, where: int) -> None:
-        self.cursor = where if where >= 0 else self.total - 1
-
-    def on_click(self, event: events.Click) -> None:
-        self.focus()
-        index = round(self.scroll_y) + event.y
-        if 0 <= index < self.total:
-            self.cursor = index
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.total)
+    def on_resize(self) -> None:
+        # the base sizes the list; the pane's column titles follow the width
         self.post_message(self.HeaderChanged(self.header_text(self.row_width)))
 
     @property
@@ -174,7 +123,7 @@ class ExampleList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        index = round(self.scroll_y) + y
+        index = self.scroll_offset.y + y
         base = self.rich_style
         if self.total == 0:
             if y == 0:

@@ -13,11 +13,10 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, OptionList, ProgressBar, Select, Static
+from textual.widgets import Footer, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from workbench.core.display import plural
@@ -26,9 +25,10 @@ from workbench.store import dataset_export as exports
 from workbench.store import examples as store
 from workbench.ui.pane import EmptyState, PaneScreen
 from workbench.ui.training_datasets import DatasetList
-from workbench.ui.training_editor import problems_text
 from workbench.ui.training_files import DatasetFileActions
+from workbench.ui.training_filters import RowFilters
 from workbench.ui.training_modals import NameDialog
+from workbench.ui.training_report import problems_text
 from workbench.ui.training_rows import RowActions
 from workbench.ui.training_table import ExampleTable, TableHeader, header_text
 from workbench.ui.widgets.confirm import ConfirmDialog
@@ -37,7 +37,6 @@ from workbench.ui.widgets.search import SearchInput
 NO_DATASETS = "No datasets yet — press n to create one or i to import a JSONL file"
 EMPTY_DATASET = "This dataset has no examples yet — press a to add one or i to import a file"
 NO_MATCH = "No example matches the filter — clear the search or untick “problems only”"
-SPLIT_FILTERS = [("train", "train"), ("validation", "validation"), ("test", "test")]
 ORDERS = ("position", "line", "-tokens", "tokens")
 ORDER_LABELS = {
     "position": "file order",
@@ -50,20 +49,93 @@ ORDER_LABELS = {
 class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     PANE = "training"
 
+    # Each described binding is also a palette command ("Training data: <description>", its
+    # tooltip the help line): the hidden ones carry a tooltip so the palette still offers them.
     BINDINGS = [
         # n and a are named by the empty states and in the palette; the footer keeps room for
         # Split, Upload and Undo at 80 columns
-        Binding("n", "new_dataset", "New", show=False, id="training-new-dataset"),
-        Binding("a", "add_example", "Add", show=False, id="training-add-example"),
-        Binding("i", "import_file", "Import", id="training-import"),
-        Binding("e", "export", "Export", id="training-export"),
-        Binding("v", "validate", "Check", id="training-validate", tooltip="Validate the dataset"),
-        Binding("s", "split", "Split", id="training-split"),
-        Binding("u", "upload", "Upload", id="training-upload"),
-        Binding("ctrl+z", "undo", "Undo", id="training-undo"),
-        Binding("slash", "focus_search", "Search", show=False, id="training-search"),
-        Binding("o", "cycle_order", "Sort", show=False, id="training-sort"),
-        Binding("f", "toggle_problems", "Problems only", show=False, id="training-problems-only"),
+        Binding(
+            "n",
+            "new_dataset",
+            "New dataset",
+            show=False,
+            id="training-new-dataset",
+            tooltip="Create an empty dataset",
+        ),
+        Binding(
+            "a",
+            "add_example",
+            "Add example",
+            show=False,
+            id="training-add-example",
+            tooltip="Add an example to the dataset and open it in the editor",
+        ),
+        Binding(
+            "i",
+            "import_file",
+            "Import",
+            id="training-import",
+            tooltip="Import a JSONL or CSV file into a dataset",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="training-export",
+            tooltip="Export the valid rows as JSONL, byte-exact",
+        ),
+        Binding(
+            "v",
+            "validate",
+            "Check",
+            id="training-validate",
+            tooltip="Validate the dataset: every row, tokens and cost",
+        ),
+        Binding(
+            "s",
+            "split",
+            "Split",
+            id="training-split",
+            tooltip="Split into train and validation (seeded)",
+        ),
+        Binding(
+            "u",
+            "upload",
+            "Upload",
+            id="training-upload",
+            tooltip="Upload the exported files to the provider",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            id="training-undo",
+            tooltip="Undo the last delete or promote",
+        ),
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            show=False,
+            id="training-search",
+            tooltip="Search the rows of the dataset",
+        ),
+        Binding(
+            "o",
+            "cycle_order",
+            "Sort rows",
+            show=False,
+            id="training-sort",
+            tooltip="File order, line, most or fewest tokens",
+        ),
+        Binding(
+            "f",
+            "toggle_problems",
+            "Problems only",
+            show=False,
+            id="training-problems-only",
+            tooltip="Show only the rows with problems, or all rows again",
+        ),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,7 +143,6 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         self.dataset_id: int | None = None
         self.order = "position"
         self.undo_stack: list[tuple[str, int, int | None, str, float]] = []
-        self._search_timer: Timer | None = None
         self._busy: str | None = None
 
     # --- layout -------------------------------------------------------------------------------
@@ -81,12 +152,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         with Horizontal(id="training-main"):
             yield DatasetList(id="datasets")
             with Vertical(id="examples-side"):
-                with Horizontal(id="filter-bar"):
-                    yield SearchInput(placeholder="/ search", id="search", compact=True)
-                    yield Select(
-                        SPLIT_FILTERS, prompt="all splits", id="split-filter", compact=True
-                    )
-                    yield Checkbox("problems only", id="problems-only", compact=True)
+                yield RowFilters(id="filter-bar")
                 yield TableHeader(id="table-header")
                 yield ExampleTable(self._fetch_rows, id="examples")
                 yield Static(Text(EMPTY_DATASET), id="dataset-empty", classes="empty-state")
@@ -98,7 +164,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     @property
     def db(self):
-        return self.app.db  # type: ignore[attr-defined]
+        return self.app.db
 
     @property
     def table(self) -> ExampleTable:
@@ -106,7 +172,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     @property
     def model(self) -> str:
-        return self.app.config.profile.default_model  # type: ignore[attr-defined]
+        return self.app.config.profile.default_model
 
     def _fetch_rows(self, ids: Iterable[int]) -> list[store.Example]:
         return exports.examples_by_id(self.db, list(ids))
@@ -252,18 +318,10 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
 
     # --- rows ---------------------------------------------------------------------------------
 
-    def _filters(self) -> dict[str, Any]:
-        split = self.query_one("#split-filter", Select).value
-        return {
-            "split": split if isinstance(split, str) else None,
-            "search": self.query_one("#search", Input).value.strip() or None,
-            "with_problems": True if self.query_one("#problems-only", Checkbox).value else None,
-        }
-
     def reload_rows(self, keep_id: int | None = None) -> None:
         if self.dataset_id is None:
             return
-        filters = self._filters()
+        filters = self.query_one(RowFilters).filters
         ids = exports.example_ids(self.db, self.dataset_id, order=self.order, **filters)
         self.table.set_rows(ids, keep_id)
         filtered = any(v is not None for v in filters.values())
@@ -299,7 +357,7 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     @on(ExampleTable.Highlighted)
     def _show_row_detail(self) -> None:
         detail = self.query_one("#row-detail", Static)
-        example = self.table.current if self.table.row_count else None
+        example = self.table.highlighted
         if example is None or not example.problems:
             detail.update("")
             detail.display = False
@@ -311,28 +369,20 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
         detail.update(text)
         detail.display = True
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(0.25, lambda: self.reload_rows())
-
     @on(Input.Submitted, "#search")
     @on(SearchInput.Left, "#search")
     def _search_submitted(self) -> None:
         self.table.focus()
 
-    @on(Select.Changed, "#split-filter")
-    @on(Checkbox.Changed, "#problems-only")
+    @on(RowFilters.Changed)
     def _filter_changed(self) -> None:
         self.reload_rows()
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.query_one(RowFilters).focus_search()
 
     def action_toggle_problems(self) -> None:
-        box = self.query_one("#problems-only", Checkbox)
-        box.value = not box.value
+        self.query_one(RowFilters).toggle_problems()
 
     def action_cycle_order(self) -> None:
         self.set_order(ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)])
@@ -369,56 +419,3 @@ class TrainingScreen(RowActions, DatasetFileActions, PaneScreen):
     @on(ExampleTable.PromoteRequested)
     def _promote_requested(self, event: ExampleTable.PromoteRequested) -> None:
         self.action_promote(event)
-
-    # --- palette ------------------------------------------------------------------------------
-
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(
-            "Training: new dataset", "Create an empty dataset (n)", self.action_new_dataset
-        )
-        yield SystemCommand(
-            "Training: add example", "Add an example to the dataset (a)", self.action_add_example
-        )
-        yield SystemCommand(
-            "Training: import file", "Import a JSONL or CSV file (i)", self.action_import_file
-        )
-        yield SystemCommand(
-            "Training: export JSONL", "Export the valid rows, byte-exact (e)", self.action_export
-        )
-        yield SystemCommand(
-            "Training: validate dataset",
-            "Check every row, count tokens and cost (v)",
-            self.action_validate,
-        )
-        yield SystemCommand(
-            "Training: split train/validation", "Seeded split (s)", self.action_split
-        )
-        yield SystemCommand(
-            "Training: upload to provider", "Upload the exported files (u)", self.action_upload
-        )
-        yield SystemCommand(
-            "Training: promote row to few-shot",
-            "Move the row to the few-shot library (p)",
-            self.action_promote,
-        )
-        yield SystemCommand(
-            "Training: rename dataset", "Rename the dataset (r)", self.action_rename_dataset
-        )
-        yield SystemCommand(
-            "Training: delete dataset",
-            "Delete the dataset, after confirming",
-            self.action_delete_dataset,
-        )
-        yield SystemCommand(
-            "Training: undo", "Undo the last delete or promote (ctrl+z)", self.action_undo
-        )
-        yield SystemCommand(
-            "Training: only rows with problems",
-            "Show only the rows with problems, or all rows again (f)",
-            self.action_toggle_problems,
-        )
-        yield SystemCommand(
-            "Training: sort rows",
-            "File order, line, most or fewest tokens (o)",
-            self.action_cycle_order,
-        )

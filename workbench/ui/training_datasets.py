@@ -12,8 +12,22 @@ class DatasetList(OptionList):
 
     BINDINGS = [
         # not in the footer (80 columns keep the pane's keys visible); in the palette
-        Binding("r", "rename", "Rename", show=False, id="training-rename-dataset"),
-        Binding("d", "delete", "Delete dataset", show=False, id="training-delete-dataset"),
+        Binding(
+            "r",
+            "rename",
+            "Rename dataset",
+            show=False,
+            id="training-rename-dataset",
+            tooltip="Rename the highlighted dataset",
+        ),
+        Binding(
+            "d",
+            "delete",
+            "Delete dataset",
+            show=False,
+            id="training-delete-dataset",
+            tooltip="Delete the highlighted dataset and its rows, after confirming",
+        ),
     ]
 
     class RenameRequested(Message):

@@ -1,5 +1,5 @@
-"""The Training data pane's dialogs: names, import/export/split options, reports
-(yes/no questions use the shared `ui.widgets.confirm.ConfirmDialog`).
+"""The Training data pane's dialogs: names, import/export/split options (yes/no questions use the
+shared `ui.widgets.confirm.ConfirmDialog`, reports the shared `ui.widgets.report.ReportScreen`).
 
 Each dialog returns plain values through `dismiss()`; the pane decides what to do with them.
 """
@@ -15,11 +15,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from workbench.ui.widgets.path_suggester import PathSuggester
+
+# re-exported: training_files.py still imports the report from here (it moved to ui/widgets)
+from workbench.ui.widgets.report import ReportScreen as ReportScreen
 
 
 class Dialog(ModalScreen):
@@ -254,33 +257,3 @@ class SplitDialog(Dialog):
             self.show_error("the seed must be a whole number")
             return
         self.dismiss(SplitRequest(percent / 100, seed))
-
-
-class ReportScreen(ModalScreen):
-    """A read-only report (import summary, validation report) to scroll through."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("enter", "close", "Close", show=False),
-    ]
-
-    def __init__(self, title: str, body: Text) -> None:
-        super().__init__()
-        self._title = title
-        self._body = body
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog report"):
-            yield Label(Text(self._title), classes="dialog-title")
-            with VerticalScroll(id="report-body"):
-                yield Static(self._body, id="report-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", variant="primary", id="close", compact=True)
-        yield Footer()  # the dialog's own keys, not the pane's beneath
-
-    def on_mount(self) -> None:
-        self.query_one("#report-body").focus()
-
-    @on(Button.Pressed, "#close")
-    def action_close(self) -> None:
-        self.dismiss(None)

@@ -1,4 +1,5 @@
-"""The Training pane's reports as text: a whole-dataset validation and an import summary.
+"""The Training pane's reports as text: a row's problems, a whole-dataset validation and an import
+summary.
 
 Plain functions from the store's results to Rich text (no widgets); the pane shows them in a
 ReportScreen. The messages are data, so they are appended as text, never parsed as markup.
@@ -10,7 +11,24 @@ from typing import Any
 
 from rich.text import Text
 
+from workbench.core.dataset import Problem
+
 REPORT_PROBLEMS = 500
+
+
+def problems_text(problems: list[Problem] | list[dict[str, Any]]) -> Text:
+    """Problems as plain lines, errors red and warnings yellow (the messages are data, not markup)."""
+    text = Text()
+    for i, problem in enumerate(problems):
+        severity = problem.severity if isinstance(problem, Problem) else problem.get("severity")
+        message = problem.message if isinstance(problem, Problem) else problem.get("message", "")
+        if i:
+            text.append("\n")
+        text.append(
+            ("⚠ " if severity == "error" else "! ") + message,
+            style="red" if severity == "error" else "yellow",
+        )
+    return text
 
 
 def validation_report_text(

@@ -58,7 +58,7 @@ class RowActions:
 
     def _common_system_prompt(self) -> str | None:
         """A new row starts with the system prompt of the row under the cursor, as most rows share one."""
-        example = self.table.current if self.table.row_count else None
+        example = self.table.highlighted
         messages = example.messages if example else []
         if messages and messages[0].get("role") == "system":
             content = messages[0].get("content")

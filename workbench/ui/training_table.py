@@ -1,28 +1,25 @@
 """The examples table: one widget that draws only the visible rows, paged from SQLite.
 
-toolong's pattern: a ScrollView whose virtual height is the row count, `render_line()` per visible
-line, and a small cache of pages. It holds the ids of the filtered, sorted rows (cheap even for 100k)
-and asks its owner for the rows of one page at a time, so a 100k-row dataset costs one widget and a
-few hundred Example objects. Every cell is rich Text, never markup.
+A `PagedList` (ui/widgets/paged_list.py): it holds the ids of the filtered, sorted rows (cheap even
+for 100k) and asks its owner for the rows of one page at a time, so a 100k-row dataset costs one
+widget and a few hundred Example objects. Every cell is rich Text, never markup.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from workbench.core.messages import content_text
 from workbench.store.examples import Example
+from workbench.ui.widgets.paged_list import PagedList
 
 PAGE_ROWS = 100
 MAX_PAGES = 6
@@ -36,12 +33,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _content_text(content: object) -> str:
-    if isinstance(content, str):
-        return content
+def _preview_text(content: object) -> str:
+    """`content_text` for a one-line preview: text parts read as words, so a space between them."""
     if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
+        return " ".join(text for text in (content_text([part]) for part in content) if text)
+    return content_text(content)
 
 
 def example_preview(example: Example) -> str:
@@ -55,9 +51,9 @@ def example_preview(example: Example) -> str:
         return _one_line(str(example.data))
     parts = []
     if user is not None:
-        parts.append(_content_text(user.get("content")))
+        parts.append(_preview_text(user.get("content")))
     if reply is not None:
-        text = _content_text(reply.get("content"))
+        text = _preview_text(reply.get("content"))
         if not text and reply.get("tool_calls"):
             text = "(tool call)"
         parts.append(text)
@@ -124,8 +120,12 @@ class TableHeader(Static):
         self.post_message(self.SortClicked(""))
 
 
-class ExampleTable(ScrollView, can_focus=True):
-    """The rows of the current dataset view; only visible lines are drawn."""
+class ExampleTable(PagedList[Example]):
+    """The rows of the current dataset view; only visible lines are drawn.
+
+    It holds the ids of the filtered, sorted rows and asks its owner for the rows of one page of
+    ids at a time (`fetch`); the cursor, its keys and the paging are `PagedList`'s.
+    """
 
     COMPONENT_CLASSES = {"example-table--cursor"}
     DEFAULT_CSS = """
@@ -133,18 +133,29 @@ class ExampleTable(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "edit", "Edit", id="training-edit"),
-        Binding("d", "delete", "Delete", id="training-delete-row"),
-        Binding("p", "promote", "Few-shot", show=False, id="training-promote"),
+        Binding("enter", "edit", "Edit", id="training-edit", tooltip="Open the row in the editor"),
+        Binding(
+            "d",
+            "delete",
+            "Delete",
+            id="training-delete-row",
+            tooltip="Delete the row under the cursor (ctrl+z undoes it)",
+        ),
+        Binding(
+            "p",
+            "promote",
+            "Promote to few-shot",
+            show=False,
+            id="training-promote",
+            tooltip="Move the row to the few-shot library (Examples pane)",
+        ),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    PAGE_SIZE = PAGE_ROWS
+    MAX_PAGES = MAX_PAGES
+
+    class Highlighted(PagedList.Highlighted):
+        """The cursor moved to another row."""
 
     @dataclass
     class RowMessage(Message):
@@ -154,9 +165,6 @@ class ExampleTable(ScrollView, can_focus=True):
         @property
         def control(self) -> ExampleTable:
             return self.table
-
-    class Highlighted(RowMessage):
-        """The cursor moved to another row."""
 
     class EditRequested(RowMessage):
         """Open the row in the editor."""
@@ -171,8 +179,6 @@ class ExampleTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._fetch = fetch
         self._ids: list[int] = []
-        self._pages: OrderedDict[int, list[Example]] = OrderedDict()
-        self.pages_loaded = 0  # how many page fetches happened (tests and the bench read it)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -180,63 +186,26 @@ class ExampleTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._ids)
 
-    @property
-    def rows_held(self) -> int:
-        """Example objects in memory right now: bounded by PAGE_ROWS * MAX_PAGES."""
-        return sum(len(page) for page in self._pages.values())
+    def fetch_page(self, number: int) -> list[Example]:
+        return self._fetch(self._ids[number * PAGE_ROWS : (number + 1) * PAGE_ROWS])
 
     def set_rows(self, ids: list[int], keep_id: int | None = None) -> None:
         """Show these rows (already filtered and sorted); keep the cursor on `keep_id` if present."""
         self._ids = ids
-        self._pages.clear()
-        self.virtual_size = Size(self.scrollable_content_region.width, len(ids))
-        index = None
-        if keep_id is not None:
-            try:
-                index = ids.index(keep_id)
-            except ValueError:
-                index = None
-        self.cursor = min(index if index is not None else self.cursor, max(0, len(ids) - 1))
-        self.refresh()
-
-    def invalidate(self) -> None:
-        """Rows changed in the store (same ids): fetch again when drawn."""
-        self._pages.clear()
-        self.refresh()
-
-    def example_at(self, index: int) -> Example | None:
-        if not 0 <= index < len(self._ids):
-            return None
-        page_no, offset = divmod(index, PAGE_ROWS)
-        page = self._pages.get(page_no)
-        if page is None:
-            ids = self._ids[page_no * PAGE_ROWS : (page_no + 1) * PAGE_ROWS]
-            page = self._fetch(ids)
-            self.pages_loaded += 1
-            self._pages[page_no] = page
-            while len(self._pages) > MAX_PAGES:
-                self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(page_no)
-        return page[offset] if offset < len(page) else None
+        self.rows_changed()
+        index = ids.index(keep_id) if keep_id is not None and keep_id in ids else None
+        self.cursor = index if index is not None else self.cursor
 
     @property
     def current_id(self) -> int | None:
         return self._ids[self.cursor] if 0 <= self.cursor < len(self._ids) else None
 
-    @property
-    def current(self) -> Example | None:
-        return self.example_at(self.cursor)
-
     # --- drawing ------------------------------------------------------------------------------
-
-    def on_resize(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._ids))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = self.scroll_offset.y + y
-        example = self.example_at(index)
+        example = self.row(index)
         if example is None:
             return Strip.blank(width, self.rich_style)
         text = row_text(example, width)
@@ -248,48 +217,10 @@ class ExampleTable(ScrollView, can_focus=True):
         strip = Strip(list(text.render(self.app.console, end="")), text.cell_len)
         return strip.adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.scroll_to_cursor()
-        self.refresh()
-        current = self.current_id
-        if current is not None:
-            self.post_message(self.Highlighted(self, current))
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-    def scroll_to_cursor(self) -> None:
-        height = self.scrollable_content_region.height
-        top = self.scroll_offset.y
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif height and self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def on_click(self, event) -> None:
-        index = self.scroll_offset.y + event.y
-        if 0 <= index < len(self._ids):
-            if index == self.cursor and event.chain >= 2:
-                self.action_edit()
-            self.cursor = index
+    def row_chosen(self, index: int) -> None:
+        self.action_edit()
 
     # --- actions ------------------------------------------------------------------------------
-
-    def _move(self, index: int) -> None:
-        if self._ids:
-            self.cursor = max(0, min(index, len(self._ids) - 1))
-
-    def action_cursor(self, delta: int) -> None:
-        self._move(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        self._move(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
-
-    def action_jump(self, where: int) -> None:
-        self._move(len(self._ids) - 1 if where < 0 else where)
 
     def _post(self, kind: type[RowMessage]) -> None:
         current = self.current_id
