@@ -439,9 +439,9 @@ async def test_palette_offers_the_pane_actions(db_path):
         commands = {c.title: c.help for c in screen.palette_commands()}
         for description, key in (  # the keys as the palette shows them
             ("Add", "a"),
-            ("Edit", "e,enter"),
+            ("Edit", "e"),
             ("Pick", "space"),
-            ("Delete", "d,delete"),
+            ("Delete", "d"),
             ("Undo delete", "^z"),
             ("Duplicate", "c"),
             ("Import", "i"),

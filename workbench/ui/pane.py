@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -151,7 +152,8 @@ def binding_commands(screen: Screen, prefix: str) -> Iterator[SystemCommand]:
     words; the help line shows the key (and the binding's tooltip, which may say more). Left out,
     as the footer leaves them out: an action its node turns off (`check_action` False), and a
     binding hidden from the footer unless its tooltip says it belongs in the palette (cursor keys
-    have none)."""
+    have none), and escape (the way back, not an action). A binding of several keys shows the
+    first."""
     from textual.actions import parse
 
     seen: set[tuple[type, str]] = set()
@@ -161,13 +163,16 @@ def binding_commands(screen: Screen, prefix: str) -> Iterator[SystemCommand]:
                 continue
             if not binding.show and not binding.tooltip:
                 continue
+            first_key = binding.key.split(",")[0].strip()
+            if first_key == "escape":
+                continue  # a way back (leave the search, close a dialog), not an action to pick
             if (type(node), binding.action) in seen:
                 continue
             seen.add((type(node), binding.action))
             _target, name, params = parse(binding.action)
             if node.check_action(name, params) is False:
                 continue
-            key = screen.app.get_key_display(binding)
+            key = screen.app.get_key_display(replace(binding, key=first_key))
             help_text = f"{binding.tooltip} ({key})" if binding.tooltip else f"key: {key}"
             yield SystemCommand(
                 f"{prefix}: {binding.description}",

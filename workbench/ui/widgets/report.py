@@ -19,6 +19,27 @@ from textual.widgets import Button, Footer, Label, Static
 class ReportScreen(ModalScreen[None]):
     """Shows `body` under `title`; escape, q, enter or the Close button close it."""
 
+    DEFAULT_CSS = """
+    ReportScreen {
+        align: center middle;
+    }
+    ReportScreen .dialog.report {
+        width: 90;
+        max-width: 95%;
+        height: 90%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    ReportScreen #report-body {
+        height: 1fr;
+    }
+    ReportScreen .dialog-title {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    """
+
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="report-close"),
         Binding("enter", "close", "Close", show=False, id="report-close-enter"),
