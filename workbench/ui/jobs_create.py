@@ -372,7 +372,7 @@ class CreateJobModal(ModalScreen[str | None]):
                     "out (see the pre-flight); press ctrl+l again to launch without them",
                 )
                 return
-            job_id = launch(self.app, db, request, result, paths)
+            job_id = launch_request(self.app, db, request, result, paths)
         except LaunchError as exc:
             self.app.call_from_thread(self._launch_failed, str(exc))
             return
@@ -432,7 +432,9 @@ def preflight_text(result) -> Text:
     return text
 
 
-def launch(app: WorkbenchApp, db, request: cj.JobRequest, preflight: Preflight, paths) -> str:
+def launch_request(
+    app: WorkbenchApp, db, request: cj.JobRequest, preflight: Preflight, paths
+) -> str:
     """The shared launch step (providers.job_steps.launch_job) with the profile's client; any
     provider error becomes a LaunchError in plain words. Returns the new job's id."""
     from workbench.providers.job_steps import launch_job
