@@ -148,19 +148,19 @@ async def test_launch_from_dataset_and_watch_to_success(sim, monkeypatch, db_pat
         saved = db_path.parent / "exports" / f"{job_id}-results.csv"
         assert saved.read_text().startswith("step,train_loss")
         assert not detail.cost.estimated and detail.cost.usd is not None
-        # try it in the Prompt pane
-        # try it in the Prompt pane: the model id is handed over in app.pending_fine_tuned_model
-        handed: list[str | None] = []
-        switch_mode = app.switch_mode
+        # try it in the Prompt pane: the model id goes through the app's declared hand-off
+        tried: list[str] = []
+        try_model = app.try_fine_tuned_model
 
-        def spy(mode: str):
-            handed.append(getattr(app, "pending_fine_tuned_model", None))
-            return switch_mode(mode)
+        def spy(model: str) -> None:
+            tried.append(model)
+            try_model(model)
 
-        app.switch_mode = spy
+        app.try_fine_tuned_model = spy
+        assert screen.check_action("try_model", ()) is True
         await pilot.press("t")
         await pilot.pause()
-        assert handed == [job.fine_tuned_model]
+        assert tried == [job.fine_tuned_model]
         assert app.current_mode == "prompt"
         await pilot.press("f4")  # and back: the job is still there
         await pilot.pause()
@@ -283,6 +283,13 @@ async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, d
 
         await wait_until(pilot, lambda: status() == "running", "the job to run", timeout=60)
         screen.selected = job_id
+        # pause follows the selected job's state: on once the pane has drawn it running
+        await wait_until(
+            pilot,
+            lambda: screen.check_action("job_action", ("pause",)) is True,
+            "pause to be on for the running job",
+        )
+        assert screen.check_action("job_action", ("resume",)) is None
         await pilot.press("p")
         await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("n")  # said no: nothing happens
@@ -295,6 +302,8 @@ async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, d
         await wait_until(
             pilot, lambda: "paused" in str(screen.query_one("#job-timeline").render()), "redraw"
         )
+        assert screen.check_action("job_action", ("pause",)) is None
+        assert screen.check_action("job_action", ("resume",)) is True
         await pilot.press("r")
         await wait_until(pilot, lambda: app.screen is not screen, "the confirmation")
         await pilot.press("y")

@@ -52,6 +52,11 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
             600,
         )
         screen.selected = job_id
+        await wait_until(
+            pilot,
+            lambda: (job := screen.selected_job) is not None and job.status == "running",
+            "the pane to draw the running job",
+        )
         # the bindings are there but dimmed: pressing p opens no confirmation
         assert screen.check_action("job_action", ("pause",)) is None
         assert screen.check_action("job_action", ("resume",)) is None
@@ -67,8 +72,14 @@ async def test_generic_profile_shows_pause_disabled_with_the_reason(
         assert notes and "pausing and resuming jobs is off" in notes[0]
         assert "generic OpenAI-compatible hosts often lack it" in notes[0]
         assert "capabilities = { pause_resume = true }" in notes[0]
-        palette = {c.title: c.help for c in screen.palette_commands()}
-        assert "is off" in palette["Pause the selected job"]
+        # the palette says why too, and its command tells it again (the dimmed key does nothing)
+        palette = {c.title: c for c in screen.palette_commands()}
+        for action in ("Pause", "Resume"):
+            assert "is off" in palette[f"Jobs: {action} (off for this provider)"].help
+        notes.clear()
+        palette["Jobs: Pause (off for this provider)"].callback()
+        assert notes and "pausing and resuming jobs is off" in notes[0]
+        assert app.screen is screen
         # the checkpoints section says why it stays empty
         await wait_until(
             pilot,

@@ -13,11 +13,15 @@ import sys
 import time
 from typing import Any
 
-HELP = "create, list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
+from workbench.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    EXIT_USAGE,
+    PROVIDER_DOWN,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
-# Problem kinds that mean "we cannot reach or use the provider at all".
-_PROVIDER_DOWN = {"auth", "missing_key", "forbidden", "connection", "timeout"}
+HELP = "create, list, show, watch, cancel, pause or resume fine-tuning jobs (no TUI)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,19 +117,9 @@ class _Context:
         return terms_for(self.profile, self.config.prices)
 
     def poll(self, job_id: str):
-        from workbench.providers.fine_tuning import poll_job
-        from workbench.store import jobs as store
+        from workbench.providers.job_steps import poll_once
 
-        state = store.poll_state(self.db, self.profile.base_url, job_id)
-        snapshot = poll_job(
-            self.client,
-            job_id,
-            previous_status=state.previous_status,
-            checkpoints_stored=state.checkpoints_stored,
-            results_stored=state.results_stored,
-            is_known=lambda event_id: store.has_event(self.db, self.profile.base_url, event_id),
-        )
-        return store.record_snapshot(self.db, self.profile.name, self.profile.base_url, snapshot)
+        return poll_once(self.client, self.db, self.profile, job_id)
 
 
 def _db_path(args: argparse.Namespace):
@@ -267,6 +261,7 @@ def _event_line(event: Any) -> str:
 def _watch(ctx: _Context, args: argparse.Namespace) -> int:
     from workbench.core import jobs as cj
     from workbench.core.display import printable
+    from workbench.providers.job_steps import stops_watching, watch_job
     from workbench.store import jobs as store
 
     if args.interval <= 0 or args.max_interval < args.interval:
@@ -277,28 +272,29 @@ def _watch(ctx: _Context, args: argparse.Namespace) -> int:
     failures = 0
     last_line = ""
     printed_history = False
-    while True:
-        try:
-            outcome = ctx.poll(args.job_id)
-        except Exception as exc:  # noqa: BLE001 - every error is explained, none is a traceback
-            problem = ctx.explain(exc)
+    try:
+        client = ctx.client
+    except Exception as exc:  # noqa: BLE001 - no key, or Azure's token command failed
+        _err(ctx.explain(exc).message)
+        return EXIT_PROVIDER
+    for step in watch_job(client, ctx.db, ctx.profile, args.job_id, schedule):
+        if step.problem is not None:  # every error is explained, none is a traceback
+            problem = step.problem
             failures += 1
-            if problem.kind == "not_found":
+            if stops_watching(problem):
                 _err(problem.message)
-                return EXIT_USAGE
-            if problem.kind in ("auth", "missing_key", "forbidden"):
-                _err(problem.message)
-                return EXIT_PROVIDER
+                return EXIT_USAGE if problem.kind == "not_found" else EXIT_PROVIDER
             if failures >= args.give_up_after:
                 _err(f"giving up after {failures} failed polls: {problem.message}")
                 return EXIT_PROVIDER
-            delay = schedule.after_error(problem.retry_after)
             if tty and last_line:
                 sys.stdout.write("\r\x1b[K")
                 last_line = ""
-            _err(f"{problem.message}; trying again in {cj.format_duration(delay)}")
-            time.sleep(delay)
+            _err(f"{problem.message}; trying again in {cj.format_duration(step.delay)}")
+            time.sleep(step.delay)
             continue
+        outcome = step.outcome
+        assert outcome is not None
         failures = 0
         job = outcome.job
         if not printed_history:
@@ -334,7 +330,8 @@ def _watch(ctx: _Context, args: argparse.Namespace) -> int:
             elif job.fine_tuned_model:
                 _out(f"fine-tuned model: {job.fine_tuned_model}", flush=True)
             return EXIT_OK if job.status == "succeeded" else EXIT_FAILED
-        time.sleep(schedule.after_poll(outcome.changed))
+        time.sleep(step.delay)
+    raise AssertionError("not reached: watch_job's last step returned above")
 
 
 def _act(ctx: _Context, args: argparse.Namespace) -> int:
@@ -346,7 +343,7 @@ def _act(ctx: _Context, args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001
         problem = ctx.explain(exc)
         _err(f"could not {args.action} {args.job_id}: {problem.message}")
-        if problem.kind in _PROVIDER_DOWN:
+        if problem.kind in PROVIDER_DOWN:
             return EXIT_PROVIDER
         return EXIT_USAGE if problem.kind == "not_found" else EXIT_FAILED
     job, _ = store.upsert_job(ctx.db, ctx.profile.name, ctx.profile.base_url, obj)

@@ -118,30 +118,21 @@ def _launch(ctx, args, request, result, paths, report: dict[str, Any]) -> int:
     """Upload each file unless this version is already at this provider, create, store."""
     from dataclasses import asdict
 
-    from workbench.providers.fine_tuning import create_job, upload_training_file
+    from workbench.providers.job_steps import launch_job
     from workbench.providers.openai_api import make_client
-    from workbench.store import examples as ex
-    from workbench.store import jobs as store
 
-    train, valid = paths
-    uploads: list[dict[str, Any]] = []
     try:
         client = make_client(ctx.profile, timeout=120)
-
-        def file_id(version, path) -> str:
-            existing = ex.uploaded_file_id(ctx.db, version.id, ctx.profile.base_url)
-            if existing:
-                uploads.append({"split": version.split, "file_id": existing, "uploaded": False})
-                return existing
-            uploaded = upload_training_file(client, path)
-            ex.record_upload(ctx.db, version.id, ctx.profile.name, ctx.profile.base_url, uploaded)
-            uploads.append({"split": version.split, "file_id": uploaded, "uploaded": True})
-            return uploaded
-
         try:
-            training_file = file_id(*train)
-            validation_file = file_id(*valid) if valid else None
-            obj = create_job(client, request.create_arguments(training_file, validation_file))
+            launched = launch_job(
+                client,
+                ctx.db,
+                ctx.profile,
+                request,
+                paths,
+                estimated_tokens=result.estimated_tokens,
+                estimated_cost_usd=result.estimated_cost_usd,
+            )
         finally:
             client.close()
     except Exception as exc:  # noqa: BLE001 - explained, never a traceback
@@ -149,19 +140,11 @@ def _launch(ctx, args, request, result, paths, report: dict[str, Any]) -> int:
         _say(f"not launched: {problem.message}")
         report["error"] = {"kind": problem.kind, "message": problem.message}
         return _finish(args, report, EXIT_PROVIDER if problem.kind in PROVIDER_DOWN else 1)
-    job, _ = store.upsert_job(
-        ctx.db,
-        ctx.profile.name,
-        ctx.profile.base_url,
-        obj,
-        dataset_name=request.dataset_name,
-        estimated_tokens=result.estimated_tokens,
-        estimated_cost_usd=result.estimated_cost_usd,
-    )
-    for upload in uploads:
-        state = "uploaded as" if upload["uploaded"] else "already uploaded as"
-        _say(f"{upload['split']} file {state} {upload['file_id']}")
-    report["uploads"] = uploads
+    job = launched.job
+    for upload in launched.uploads:
+        state = "uploaded as" if upload.uploaded else "already uploaded as"
+        _say(f"{upload.split} file {state} {upload.file_id}")
+    report["uploads"] = [asdict(upload) for upload in launched.uploads]
     report["job"] = asdict(job)
     if args.json:
         print_json(report)

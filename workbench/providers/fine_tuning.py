@@ -1,4 +1,4 @@
-"""Fine-tuning calls through the SDK: upload, create, retrieve, events, checkpoints, cancel/pause/
+"""Fine-tuning calls through the SDK: create, retrieve, events, checkpoints, cancel/pause/
 resume, the results file, and the models a job can start from.
 
 Every function takes a synchronous client (thread workers and the CLI share them) and returns the
@@ -10,7 +10,6 @@ Errors are not caught here: callers pass them to `openai_api.explain_error`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.jobs import JobSnapshot, decode_results_csv, is_terminal, wants_checkpoints
@@ -27,13 +26,6 @@ def as_dict(obj: Any) -> dict[str, Any]:
     if isinstance(obj, dict):
         return obj
     return obj.model_dump(mode="json")
-
-
-def upload_training_file(client: OpenAI, path: Path) -> str:
-    """Upload one JSONL file with purpose fine-tune; returns its file id."""
-    with open(path, "rb") as fh:
-        created = client.files.create(file=(Path(path).name, fh), purpose="fine-tune")
-    return created.id
 
 
 def create_job(client: OpenAI, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -2,71 +2,130 @@
 
 The store is the truth: the list and the job view are drawn from SQLite at once when the pane
 opens (so a new SSH session sees the whole story before any network call), then one thread worker
-per unfinished job polls the provider (a retrieve plus one events page), writes what it finds to
-SQLite and posts `JobPolled`. Redraws are coalesced: at most one every REDRAW_SECONDS whatever the
-number of jobs and events. Polling backs off when nothing changes and after errors, honours a 429's
-Retry-After and stops when the job ends.
+per unfinished job polls the provider and writes what it finds to SQLite (ui/jobs_watch.py, the
+poll loop `workbench jobs watch` shares). Redraws are coalesced: at most one every REDRAW_SECONDS
+whatever the number of jobs and events. Cancel, pause, resume and "Try model" follow the selected
+job's state (`selected_job`, which refreshes the footer).
 
-"Try it in the Prompt pane" sets `app.pending_fine_tuned_model` (a plain attribute) to the model
-id and switches to the Prompt pane, which reads and clears it.
+"Try model" hands the fine-tuned model id to the Prompt pane through
+`app.try_fine_tuned_model(model)`, which switches to it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker
 
 from workbench.core import jobs as cj
+from workbench.ui.jobs_actions import SelectedJobActions
 from workbench.ui.jobs_list import JobList, JobRow
 from workbench.ui.jobs_view import EVENT_LOG_LIMIT, JobDetail, JobView
+from workbench.ui.jobs_watch import JobPolled, JobWatchers
 from workbench.ui.pane import PaneScreen
 
+if TYPE_CHECKING:
+    import sqlite_utils
 
-class JobPolled(Message):
-    """A watcher stored a poll (or failed one: `problem` set). Only the newest per job matters."""
+    from workbench.config import Profile
 
-    def __init__(self, job_id: str, problem: str = "", finished: bool = False) -> None:
-        super().__init__()
-        self.job_id = job_id
-        self.problem = problem
-        self.finished = finished
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, JobPolled) and message.job_id == self.job_id
+__all__ = ["JobPolled", "JobsScreen"]
 
 
-class JobsScreen(PaneScreen):
+class JobsScreen(JobWatchers, SelectedJobActions, PaneScreen):
     PANE = "jobs"
-    # Poll intervals (seconds): the shortest, and the longest a quiet job backs off to.
-    POLL_MINIMUM = 2.0
-    POLL_MAXIMUM = 60.0
-    # How often the provider's job list is fetched (jobs created elsewhere appear on their own).
-    REMOTE_REFRESH_SECONDS = 60.0
     # At most one redraw per this many seconds.
     REDRAW_SECONDS = 0.3
     LIST_LIMIT = 500
 
     BINDINGS = [
-        Binding("n", "new_job", "New job", id="jobs-new"),
-        Binding("c", "job_action('cancel')", "Cancel", id="jobs-cancel"),
-        Binding("p", "job_action('pause')", "Pause", id="jobs-pause"),
-        Binding("r", "job_action('resume')", "Resume", id="jobs-resume"),
-        Binding("a", "toggle_accuracy", "Accuracy", id="jobs-accuracy"),
-        Binding("t", "try_model", "Try model", id="jobs-try"),
-        Binding("e", "more_events", "More events", id="jobs-more-events", show=False),
-        Binding("g", "refresh", "Refresh", id="jobs-refresh", show=False),
-        Binding("s", "save_results", "Save results CSV", id="jobs-save-results", show=False),
-        Binding("l", "toggle_list", "List", id="jobs-toggle-list", show=False),
+        Binding(
+            "n",
+            "new_job",
+            "New job",
+            tooltip="Create a fine-tuning job from a dataset, pre-flight first",
+            id="jobs-new",
+        ),
+        Binding(
+            "c",
+            "job_action('cancel')",
+            "Cancel",
+            tooltip="Cancel the selected job: it stops for good",
+            id="jobs-cancel",
+        ),
+        Binding(
+            "p",
+            "job_action('pause')",
+            "Pause",
+            tooltip="Pause the selected running job, keeping a checkpoint",
+            id="jobs-pause",
+        ),
+        Binding(
+            "r",
+            "job_action('resume')",
+            "Resume",
+            tooltip="Resume the selected paused job from its last checkpoint",
+            id="jobs-resume",
+        ),
+        Binding(
+            "a",
+            "toggle_accuracy",
+            "Accuracy",
+            tooltip="Switch the chart between loss and accuracy",
+            id="jobs-accuracy",
+        ),
+        Binding(
+            "t",
+            "try_model",
+            "Try model",
+            tooltip="Open the selected job's fine-tuned model in the Prompt pane",
+            id="jobs-try",
+        ),
+        Binding(
+            "e",
+            "more_events",
+            "More events",
+            show=False,
+            tooltip="Show older events of the selected job",
+            id="jobs-more-events",
+        ),
+        Binding(
+            "g",
+            "refresh",
+            "Refresh",
+            show=False,
+            tooltip="Fetch the provider's job list now and poll the selected job",
+            id="jobs-refresh",
+        ),
+        Binding(
+            "s",
+            "save_results",
+            "Save results CSV",
+            show=False,
+            tooltip="Save the selected job's decoded metrics file beside the database",
+            id="jobs-save-results",
+        ),
+        Binding(
+            "l",
+            "toggle_list",
+            "List",
+            show=False,
+            tooltip="Show or hide the jobs list, for more room for the job",
+            id="jobs-toggle-list",
+        ),
     ]
+
+    # The selected job as last drawn: its state enables cancel, pause, resume and try (the
+    # footer dims the others as it changes).
+    selected_job: reactive[cj.Job | None] = reactive(None, bindings=True, init=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -89,75 +148,24 @@ class JobsScreen(PaneScreen):
             yield JobView(id="job-view")
 
     @property
-    def profile(self):
-        return self.app.config.profile  # type: ignore[attr-defined]
+    def profile(self) -> Profile:
+        return self.app.config.profile
 
     @property
-    def db(self):
-        return self.app.db  # type: ignore[attr-defined]
-
-    def _off_reason(self, capability: str) -> str | None:
-        """Why the active profile cannot do this (providers/capabilities.py), or None."""
-        from workbench.providers.capabilities import capabilities_for
-
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        caps = capabilities_for(profile)
-        return None if caps.has(capability) else caps.why_not(capability, profile.name)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Pause/resume show dimmed (and do nothing) where the provider has no such call."""
-        if action == "job_action" and parameters and parameters[0] in ("pause", "resume"):
-            return None if self._off_reason("pause_resume") else True
-        return True
+    def db(self) -> sqlite_utils.Database:
+        return self.app.db
 
     def on_mount(self) -> None:
         # from SQLite first, before any network: the whole story at once
         self.redraw(all_rows=True)
         for job in self._stored_jobs():
             if not job.terminal:
-                self.watch_job(job.id)
+                self.start_watching(job.id)
         # finished jobs never fetched are fetched once the provider's list answers
         # (_refresh_remote): offline or without a key they are not marked as failing to watch
         self.refresh_remote()
         self.set_interval(self.REMOTE_REFRESH_SECONDS, self.refresh_remote)
         self.set_interval(5.0, self._tick)
-
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(
-            "New fine-tuning job", "Create a job from a dataset", self.action_new_job
-        )
-        yield SystemCommand(
-            "Cancel the selected job", "Stop it for good", lambda: self.action_job_action("cancel")
-        )
-        off = self._off_reason("pause_resume")
-        yield SystemCommand(
-            "Pause the selected job",
-            off or "Keep a snapshot",
-            lambda: self.action_job_action("pause"),
-        )
-        yield SystemCommand(
-            "Resume the selected job",
-            off or "Continue a paused job",
-            lambda: self.action_job_action("resume"),
-        )
-        yield SystemCommand(
-            "Try the fine-tuned model", "Open it in the Prompt pane", self.action_try_model
-        )
-        if self.app.config.profile.kind == "azure":  # type: ignore[attr-defined]
-            yield SystemCommand(
-                "Copy the Azure deploy command",
-                "az cognitiveservices account deployment create ... for the selected job's model",
-                self.action_copy_deploy,
-            )
-        yield SystemCommand("Toggle loss / accuracy chart", "", self.action_toggle_accuracy)
-        yield SystemCommand(
-            "Save the job's results CSV",
-            "The decoded metrics file, beside the database",
-            self.action_save_results,
-        )
-        yield SystemCommand(
-            "Show / hide the jobs list", "More room for the job", self.action_toggle_list
-        )
 
     # --- reading the store ---------------------------------------------------------------------
 
@@ -175,7 +183,7 @@ class JobsScreen(PaneScreen):
         """The profile's price terms (core.pricing reads them; Azure's tier, [prices] overrides)."""
         from workbench.core.provider_pricing import terms_for
 
-        return terms_for(self.profile, getattr(self.app.config, "prices", None))
+        return terms_for(self.profile, self.app.config.prices)
 
     def _row(self, job: cj.Job, now: float) -> JobRow:
         from workbench.store import jobs as store
@@ -246,7 +254,7 @@ class JobsScreen(PaneScreen):
                 "Press n to create one from a dataset."
             )
         else:
-            watching = sum(1 for w in self._watchers.values() if w.is_running)
+            watching = self.watching()
             noun = "job" if len(jobs) == 1 else "jobs"
             note.append(f"{len(jobs)} {noun} · watching {watching}")
         if self.remote_problem:
@@ -254,7 +262,13 @@ class JobsScreen(PaneScreen):
         self.query_one("#jobs-note", Static).update(note)
         if all_rows:
             self.query_one(JobList).show([self._row(j, now) for j in jobs], self.selected)
-        self.query_one(JobView).show(self.load_detail(self.selected) if self.selected else None)
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """The selected job in the view, and its state for the keys that follow it."""
+        detail = self.load_detail(self.selected) if self.selected else None
+        self.query_one(JobView).show(detail)
+        self.selected_job = detail.job if detail else None
 
     def schedule_redraw(self, job_id: str | None) -> None:
         """Coalesce: many polls and messages, one redraw per REDRAW_SECONDS."""
@@ -277,7 +291,7 @@ class JobsScreen(PaneScreen):
     def _selected(self, event: JobList.Selected) -> None:
         if event.job_id != self.selected:
             self.selected = event.job_id
-            self.query_one(JobView).show(self.load_detail(event.job_id))
+            self._show_selected()
 
     @on(JobPolled)
     def _polled(self, event: JobPolled) -> None:
@@ -287,133 +301,12 @@ class JobsScreen(PaneScreen):
             self.watch_notes.pop(event.job_id, None)
         self.schedule_redraw(event.job_id)
 
-    # --- watching ------------------------------------------------------------------------------
-
-    def watch_job(self, job_id: str) -> None:
-        """Start a watcher for the job unless one is running."""
-        worker = self._watchers.get(job_id)
-        if worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
-            return
-        self._watchers[job_id] = self.run_worker(
-            lambda: self._watch(job_id),
-            thread=True,
-            group="job-watch",
-            name=f"watch {job_id}",
-            description=f"watching {job_id}",
-            exit_on_error=False,
-        )
-
-    def _watch(self, job_id: str) -> None:
-        """Thread: poll until the job ends, the worker is cancelled, or the provider refuses us."""
-        from workbench.providers.fine_tuning import poll_job
-        from workbench.providers.openai_api import explain_error, make_client
-        from workbench.store import jobs as store
-        from workbench.store.db import open_db
-
-        worker = get_current_worker()
-        profile = self.profile
-        try:
-            client = make_client(profile, timeout=30, max_retries=0)
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(
-                JobPolled(job_id, f"not watching: {explain_error(exc, profile).message}")
-            )
-            return
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        schedule = cj.PollSchedule(self.POLL_MINIMUM, self.POLL_MAXIMUM)
-        try:
-            while not worker.is_cancelled:
-                try:
-                    state = store.poll_state(db, profile.base_url, job_id)
-                    snapshot = poll_job(
-                        client,
-                        job_id,
-                        previous_status=state.previous_status,
-                        checkpoints_stored=state.checkpoints_stored,
-                        results_stored=state.results_stored,
-                        is_known=lambda eid: store.has_event(db, profile.base_url, eid),
-                    )
-                    outcome = store.record_snapshot(db, profile.name, profile.base_url, snapshot)
-                except Exception as exc:  # noqa: BLE001 - explained and shown, polling goes on
-                    problem = explain_error(exc, profile)
-                    if problem.kind in ("auth", "missing_key", "forbidden", "not_found"):
-                        self.post_message(JobPolled(job_id, f"stopped watching: {problem.message}"))
-                        return
-                    delay = schedule.after_error(problem.retry_after)
-                    self.post_message(
-                        JobPolled(
-                            job_id,
-                            f"{problem.message}; trying again in {cj.format_duration(delay)}",
-                        )
-                    )
-                else:
-                    self.post_message(JobPolled(job_id, finished=outcome.job.terminal))
-                    if outcome.job.terminal:
-                        return
-                    delay = schedule.after_poll(outcome.changed)
-                deadline = time.monotonic() + delay
-                while not worker.is_cancelled and time.monotonic() < deadline:
-                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-        finally:
-            db.close()
-            client.close()
-
-    def refresh_remote(self) -> None:
-        self.run_worker(
-            self._refresh_remote,
-            thread=True,
-            group="jobs-remote",
-            exclusive=True,
-            description="listing the provider's jobs",
-            exit_on_error=False,
-        )
-
-    def _refresh_remote(self) -> None:
-        """Thread: the provider's newest jobs into the store; unfinished ones get a watcher, and so
-        does a job that finished before we fetched anything of it (one poll brings its story)."""
-        from workbench.providers.fine_tuning import list_jobs
-        from workbench.providers.openai_api import explain_error, make_client
-        from workbench.store import jobs as store
-        from workbench.store.db import open_db
-
-        profile = self.profile
-        try:
-            client = make_client(profile, timeout=30, max_retries=1)
-            try:
-                remote = list_jobs(client)
-            finally:
-                client.close()
-        except Exception as exc:  # noqa: BLE001
-            message = explain_error(exc, profile).message
-            self.app.call_from_thread(self._remote_failed, message)
-            return
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        try:
-            unfinished = []
-            for obj in remote:
-                job, _ = store.upsert_job(db, profile.name, profile.base_url, obj)
-                if store.needs_fetch(db, job):
-                    unfinished.append(job.id)
-        finally:
-            db.close()
-        self.app.call_from_thread(self._remote_done, unfinished)
-
-    def _remote_failed(self, message: str) -> None:
-        self.remote_problem = message
-        self.schedule_redraw(None)
-
-    def _remote_done(self, unfinished: list[str]) -> None:
-        self.remote_problem = ""
-        for job_id in unfinished:
-            self.watch_job(job_id)
-        self.schedule_redraw(None)
-
     # --- actions -------------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
         self.refresh_remote()
         if self.selected:
-            self.watch_job(self.selected)
+            self.start_watching(self.selected)
 
     def action_more_events(self) -> None:
         self.query_one(JobView).event_limit += EVENT_LOG_LIMIT
@@ -440,129 +333,7 @@ class JobsScreen(PaneScreen):
             if job_id:
                 self.selected = job_id
                 self.notify(f"created {job_id}; watching it")
-                self.watch_job(job_id)
+                self.start_watching(job_id)
                 self.redraw(all_rows=True)
 
         self.app.push_screen(CreateJobModal(datasets), created)
-
-    def action_job_action(self, action: str) -> None:
-        from workbench.ui.widgets.confirm import ConfirmDialog
-
-        off = self._off_reason("pause_resume") if action in ("pause", "resume") else None
-        if off:
-            self.notify(off, severity="warning", markup=False)
-            return
-        detail = self.load_detail(self.selected) if self.selected else None
-        if detail is None:
-            self.notify("no job selected", severity="warning")
-            return
-        job = detail.job
-        allowed = {
-            "cancel": not job.terminal,
-            "pause": job.status == "running",
-            "resume": job.status == "paused",
-        }
-        if not allowed[action]:
-            self.notify(
-                f"cannot {action} a job that is {cj.status_label(job.status)}", severity="warning"
-            )
-            return
-        details = {
-            "cancel": "Cancelling cannot be undone; tokens trained so far may still be billed.",
-            "pause": "Pausing keeps a checkpoint; resume continues from it.",
-            "resume": "The job goes back to the queue and continues from its last checkpoint.",
-        }
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(
-                    lambda: self._act(action, job.id),
-                    thread=True,
-                    group="job-action",
-                    description=f"{action} {job.id}",
-                    exit_on_error=False,
-                )
-
-        self.app.push_screen(
-            ConfirmDialog(
-                f"{action.capitalize()} {job.id}?",
-                details[action],
-                f"{action.capitalize()} job",
-                "Keep it" if action == "cancel" else "Cancel",
-                destructive=action == "cancel",
-            ),
-            answered,
-        )
-
-    def _act(self, action: str, job_id: str) -> None:
-        """Thread: cancel/pause/resume, store the job it returns, resume watching."""
-        from workbench.providers.fine_tuning import ACTIONS
-        from workbench.providers.openai_api import explain_error, make_client
-        from workbench.store import jobs as store
-        from workbench.store.db import open_db
-
-        profile = self.profile
-        try:
-            client = make_client(profile, timeout=30)
-            try:
-                obj = ACTIONS[action](client, job_id)
-            finally:
-                client.close()
-        except Exception as exc:  # noqa: BLE001
-            message = f"could not {action} {job_id}: {explain_error(exc, profile).message}"
-            self.app.call_from_thread(self.notify, message, severity="error", markup=False)
-            return
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
-        try:
-            job, _ = store.upsert_job(db, profile.name, profile.base_url, obj)
-        finally:
-            db.close()
-        self.app.call_from_thread(self._acted, job)
-
-    def _acted(self, job: cj.Job) -> None:
-        self.notify(f"{job.id} is {cj.status_label(job.status)}", markup=False)
-        self.watch_job(job.id)
-        self.schedule_redraw(job.id)
-
-    def action_save_results(self) -> None:
-        """Write the decoded metrics CSV beside the database (exports/), for a spreadsheet."""
-        from pathlib import Path
-
-        from workbench.store import jobs as store
-
-        if not self.selected:
-            return
-        text = store.results_csv(self.db, self.profile.base_url, self.selected)
-        if not text:
-            self.notify("no results file yet (it comes when the job succeeds)", severity="warning")
-            return
-        target = Path(self.app.db_path).parent / "exports" / f"{self.selected}-results.csv"  # type: ignore[attr-defined]
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"could not write {target}: {exc}", severity="error", markup=False)
-            return
-        self.notify(f"saved {target}", markup=False)
-
-    def action_copy_deploy(self) -> None:
-        """Azure: the `az` command that deploys the selected job's model, to the clipboard."""
-        from workbench.providers import azure
-
-        detail = self.load_detail(self.selected) if self.selected else None
-        model = detail.job.fine_tuned_model if detail else None
-        if not model:
-            self.notify("the selected job has no fine-tuned model yet", severity="warning")
-            return
-        command = azure.deploy_command(self.app.config.profile, model)  # type: ignore[attr-defined]
-        self.app.copy_to_clipboard(command)
-        self.notify(f"copied: {command}", markup=False, timeout=10)
-
-    def action_try_model(self) -> None:
-        detail = self.load_detail(self.selected) if self.selected else None
-        model = detail.job.fine_tuned_model if detail else None
-        if not model:
-            self.notify("the selected job has no fine-tuned model yet", severity="warning")
-            return
-        self.app.pending_fine_tuned_model = model  # type: ignore[attr-defined]
-        self.app.switch_mode("prompt")

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
+from workbench.app import WorkbenchApp
 from workbench.core import jobs as cj
 from workbench.core.display import plural
 
@@ -51,6 +51,8 @@ HYPER_INPUTS = (
 
 class CreateJobModal(ModalScreen[str | None]):
     """Collects a JobRequest, runs the pre-flight, launches; dismisses with the job id."""
+
+    app = getters.app(WorkbenchApp)
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
@@ -350,7 +352,7 @@ class CreateJobModal(ModalScreen[str | None]):
                     dataset_id,
                     key,
                     self.app.config.profile,
-                    getattr(self.app.config, "prices", None),
+                    self.app.config.prices,
                 )
                 self.app.call_from_thread(self._show_preflight, result)
             if not launch:
@@ -370,7 +372,7 @@ class CreateJobModal(ModalScreen[str | None]):
                     "out (see the pre-flight); press ctrl+l again to launch without them",
                 )
                 return
-            job_id = launch_job(self.app, db, request, dataset_id, result, paths)
+            job_id = launch_request(self.app, db, request, result, paths)
         except LaunchError as exc:
             self.app.call_from_thread(self._launch_failed, str(exc))
             return
@@ -430,46 +432,31 @@ def preflight_text(result) -> Text:
     return text
 
 
-def launch_job(
-    app, db, request: cj.JobRequest, dataset_id: int, preflight: Preflight, paths
+def launch_request(
+    app: WorkbenchApp, db, request: cj.JobRequest, preflight: Preflight, paths
 ) -> str:
-    """Upload each file unless this version is already there, create the job, store it."""
-    from workbench.providers.fine_tuning import create_job, upload_training_file
+    """The shared launch step (providers.job_steps.launch_job) with the profile's client; any
+    provider error becomes a LaunchError in plain words. Returns the new job's id."""
+    from workbench.providers.job_steps import launch_job
     from workbench.providers.openai_api import explain_error, make_client
-    from workbench.store import examples as ex
-    from workbench.store import jobs as store
 
     profile = app.config.profile
-    train, valid = paths
-
     try:
         client = make_client(profile, timeout=120)
     except Exception as exc:  # noqa: BLE001
         raise LaunchError(explain_error(exc, profile).message) from None
-
-    def file_id(version, path: Path) -> str:
-        existing = ex.uploaded_file_id(db, version.id, profile.base_url)
-        if existing:
-            return existing
-        uploaded = upload_training_file(client, path)
-        ex.record_upload(db, version.id, profile.name, profile.base_url, uploaded)
-        return uploaded
-
     try:
-        training_file = file_id(*train)
-        validation_file = file_id(*valid) if valid else None
-        obj = create_job(client, request.create_arguments(training_file, validation_file))
+        launched = launch_job(
+            client,
+            db,
+            profile,
+            request,
+            paths,
+            estimated_tokens=preflight.estimated_tokens,
+            estimated_cost_usd=preflight.estimated_cost_usd,
+        )
     except Exception as exc:  # noqa: BLE001 - explained, never a traceback
         raise LaunchError(explain_error(exc, profile).message) from None
     finally:
         client.close()
-    job, _ = store.upsert_job(
-        db,
-        profile.name,
-        profile.base_url,
-        obj,
-        dataset_name=request.dataset_name,
-        estimated_tokens=preflight.estimated_tokens,
-        estimated_cost_usd=preflight.estimated_cost_usd,
-    )
-    return job.id
+    return launched.job.id

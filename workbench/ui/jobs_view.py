@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import ProgressBar, Static
 
+from workbench.app import WorkbenchApp
 from workbench.core import jobs as cj
+
+if TYPE_CHECKING:
+    from workbench.config import Profile
+    from workbench.ui.jobs_chart import LossChart
 
 # Events shown in the log at once; older ones are counted (they stay in SQLite).
 EVENT_LOG_LIMIT = 200
@@ -95,11 +102,10 @@ def _timeline(detail: JobDetail) -> Text:
     return text
 
 
-def _azure_deploy(app, detail: JobDetail) -> Text | None:
+def _azure_deploy(profile: Profile, detail: JobDetail) -> Text | None:
     """On Azure a fine-tune answers only once deployed: say whether it is, and how to deploy it."""
-    profile = getattr(getattr(app, "config", None), "profile", None)
     model = detail.job.fine_tuned_model
-    if profile is None or profile.kind != "azure" or not model:
+    if profile.kind != "azure" or not model:
         return None
     from workbench.providers import azure
 
@@ -118,13 +124,10 @@ def _azure_deploy(app, detail: JobDetail) -> Text | None:
     return text
 
 
-def _checkpoints_off(app) -> Text | None:
+def _checkpoints_off(profile: Profile) -> Text | None:
     """The checkpoints section on a provider without them: why it is empty."""
     from workbench.providers.capabilities import capabilities_for
 
-    profile = getattr(getattr(app, "config", None), "profile", None)
-    if profile is None:
-        return None
     caps = capabilities_for(profile)
     if caps.has("checkpoints"):
         return None
@@ -180,6 +183,8 @@ def _events(detail: JobDetail) -> Text:
 class JobView(VerticalScroll):
     """Shows a JobDetail; `show()` is cheap enough to call a few times a second."""
 
+    app = getters.app(WorkbenchApp)
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.detail: JobDetail | None = None
@@ -217,7 +222,7 @@ class JobView(VerticalScroll):
             return
         now = time.time()
         header = _header(detail)
-        deploy = _azure_deploy(self.app, detail)
+        deploy = _azure_deploy(self.app.config.profile, detail)
         if deploy is not None:  # on Azure, what it takes to call the model comes first
             header.append_text(deploy)
         self.query_one("#job-summary", Static).update(header)
@@ -235,9 +240,9 @@ class JobView(VerticalScroll):
             Text(prog.describe() or "waiting for the first training step")
         )
         if chart:
-            self.query_one("#job-chart").show(detail.points, self.accuracy)  # type: ignore[attr-defined]
+            self._chart().show(detail.points, self.accuracy)
         self.query_one("#job-checkpoints", Static).update(
-            _checkpoints_off(self.app) or _checkpoints(detail)
+            _checkpoints_off(self.app.config.profile) or _checkpoints(detail)
         )
         self.query_one("#job-results", Static).update(_results(detail))
         self.query_one("#job-events", Static).update(_events(detail))
@@ -245,4 +250,9 @@ class JobView(VerticalScroll):
     def toggle_accuracy(self) -> None:
         self.accuracy = not self.accuracy
         if self.detail is not None:
-            self.query_one("#job-chart").show(self.detail.points, self.accuracy)  # type: ignore[attr-defined]
+            self._chart().show(self.detail.points, self.accuracy)
+
+    def _chart(self) -> LossChart:
+        from workbench.ui.jobs_chart import LossChart  # imported by compose() already
+
+        return self.query_one(LossChart)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker
 
+from workbench.app import WorkbenchApp
 from workbench.core.display import plural
 from workbench.store import dataset_checks as checks
 from workbench.store import dataset_export as exports
@@ -42,6 +43,7 @@ class DatasetFileActions:
     `refresh_datasets` and `_rows_changed`.
     """
 
+    app = getters.app(WorkbenchApp)
     _busy: str | None = None
 
     # --- progress -----------------------------------------------------------------------------
@@ -107,7 +109,7 @@ class DatasetFileActions:
         from workbench.core.tokens import get_tokenizer
         from workbench.store.db import open_db
 
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
+        db = open_db(self.app.db_path)
         created = None  # a dataset this import made: removed again if the import fails
         try:
             check_regular_file(request.path)  # a FIFO or a device would block the worker
@@ -226,7 +228,7 @@ class DatasetFileActions:
     def export_worker(self, request: ExportRequest, allow_problems: bool) -> None:
         from workbench.store.db import open_db
 
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
+        db = open_db(self.app.db_path)
         try:
             version, path = exports.export_version(
                 db, self.dataset_id, request.split, request.path, allow_problems=allow_problems
@@ -260,7 +262,7 @@ class DatasetFileActions:
     def validate_worker(self, dataset_id: int) -> None:
         from workbench.store.db import open_db
 
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
+        db = open_db(self.app.db_path)
         try:
             name = store.get_dataset(db, dataset_id).name
             checked = checks.validate_dataset(
@@ -287,7 +289,7 @@ class DatasetFileActions:
         """Why the active provider takes no file uploads (providers/capabilities.py), or None."""
         from workbench.providers.capabilities import capabilities_for
 
-        profile = self.app.config.profile  # type: ignore[attr-defined]
+        profile = self.app.config.profile
         caps = capabilities_for(profile)
         return None if caps.has("files") else caps.why_not("files", profile.name)
 
@@ -317,31 +319,38 @@ class DatasetFileActions:
 
     @work(thread=True, exclusive=True, group="training-upload", exit_on_error=False)
     def upload_worker(self, dataset_id: int, splits: list[str], allow_problems: bool) -> None:
-        from workbench.providers.files import upload_file
+        from workbench.providers.job_steps import upload_version_once
         from workbench.providers.openai_api import explain_error, make_client
         from workbench.store.db import open_db
 
-        profile = self.app.config.profile  # type: ignore[attr-defined]
-        db = open_db(self.app.db_path)  # type: ignore[attr-defined]
+        profile = self.app.config.profile
+        db = open_db(self.app.db_path)
         lines: list[str] = []
+        clients: list[Any] = []  # made at the first upload: already-uploaded splits need no key
         try:
-            client = None
             for split in splits:
                 self.app.call_from_thread(self._label, f"exporting {split}")
                 version, path = exports.export_version(
                     db, dataset_id, split, allow_problems=allow_problems
                 )
-                existing = store.uploaded_file_id(db, version.id, profile.base_url)
-                if existing:
-                    lines.append(f"{split}: already uploaded as {existing} (same content)")
-                    continue
-                client = client or make_client(profile)
-                self.app.call_from_thread(self._label, f"uploading {split} ({version.bytes:,} B)")
-                uploaded = upload_file(client, path, progress=self._thread_progress())
-                store.record_upload(db, version.id, profile.name, profile.base_url, uploaded.id)
-                lines.append(
-                    f"{split}: uploaded as {uploaded.id} ({plural(version.examples, 'row')})"
+
+                def connect(version=version, split=split) -> Any:
+                    self.app.call_from_thread(
+                        self._label, f"uploading {split} ({version.bytes:,} B)"
+                    )
+                    if not clients:
+                        clients.append(make_client(profile))
+                    return clients[0]
+
+                upload = upload_version_once(
+                    connect, db, profile, version, path, progress=self._thread_progress()
                 )
+                if upload.uploaded:
+                    lines.append(
+                        f"{split}: uploaded as {upload.file_id} ({plural(version.examples, 'row')})"
+                    )
+                else:
+                    lines.append(f"{split}: already uploaded as {upload.file_id} (same content)")
         except exports.ExportRefused as exc:
             self.app.call_from_thread(self._import_failed, f"not uploaded: {exc}")
             return
@@ -351,6 +360,8 @@ class DatasetFileActions:
             return
         finally:
             db.close()
+            for client in clients:
+                client.close()
         self.app.call_from_thread(self._uploaded, lines)
 
     def _label(self, text: str) -> None:
