@@ -64,3 +64,22 @@ async def wait_until(
                 f"timed out after {timeout:.0f}s waiting for {what or _describe(condition)}"
             )
         await pilot.pause(step)
+
+
+async def run_from_palette(app, pilot, query: str, title: str) -> None:
+    """Type `query` in the command palette and run `title` once it is the highlighted match."""
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    palette = app.screen
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in query])
+
+    def highlighted_title() -> str | None:
+        results = palette.query_one(CommandList)
+        if results.highlighted is None:
+            return None
+        return results.get_option_at_index(results.highlighted).hit.text
+
+    await wait_until(pilot, lambda: highlighted_title() == title, f"{title!r} highlighted")
+    await pilot.press("enter")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
-from tests.ui.conftest import app_factory, wait_until
+from tests.ui.conftest import app_factory, run_from_palette, wait_until
 from workbench.core.fewshot import FewShotSelection
 from workbench.store import examples as store
 from workbench.store.db import open_db
@@ -409,25 +409,6 @@ async def test_paging_never_holds_every_row(db_path):
         assert lst.highlighted is not None
         held = sum(len(page) for page in lst._pages.values())
         assert held <= 300
-
-
-async def run_from_palette(app, pilot, query: str, title: str) -> None:
-    """Type `query` in the command palette and run `title` once it is the highlighted match."""
-    from textual.command import CommandList, CommandPalette
-
-    await pilot.press("ctrl+p")
-    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-    palette = app.screen
-    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in query])
-
-    def highlighted_title() -> str | None:
-        results = palette.query_one(CommandList)
-        if results.highlighted is None:
-            return None
-        return results.get_option_at_index(results.highlighted).hit.text
-
-    await wait_until(pilot, lambda: highlighted_title() == title, f"{title!r} highlighted")
-    await pilot.press("enter")
 
 
 async def test_palette_offers_the_pane_actions(db_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Checkbox, Input, Select, TextArea
 
-from tests.ui.conftest import app_factory, wait_until
+from tests.ui.conftest import app_factory, run_from_palette, wait_until
 from workbench.store import examples as store
 from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
@@ -547,25 +547,6 @@ async def test_a_100k_row_dataset_opens_and_scrolls_without_100k_widgets(db_path
         assert widgets < 100
         assert table.rows_held <= PAGE_ROWS * MAX_PAGES
         assert table.pages_loaded < 20
-
-
-async def run_from_palette(app, pilot, query: str, title: str) -> None:
-    """Type `query` in the command palette and run `title` once it is the highlighted match."""
-    from textual.command import CommandList, CommandPalette
-
-    await pilot.press("ctrl+p")
-    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-    palette = app.screen
-    await type_text(pilot, query)
-
-    def highlighted_title() -> str | None:
-        results = palette.query_one(CommandList)
-        if results.highlighted is None:
-            return None
-        return results.get_option_at_index(results.highlighted).hit.text
-
-    await wait_until(pilot, lambda: highlighted_title() == title, f"{title!r} highlighted")
-    await pilot.press("enter")
 
 
 async def test_palette_offers_the_pane_actions(db_path):
