@@ -100,6 +100,19 @@ def test_record_snapshot_and_poll_state(db):
     assert sj.results_csv(db, URL, "ftjob-1").startswith("step")
 
 
+def test_a_snapshot_is_stored_whole_or_not_at_all(db):
+    """The status and the events of one poll land together: a poll that fails half-way leaves
+    the job as it was, so no reader sees "succeeded" before the last steps are stored."""
+    import pytest
+
+    sj.record_snapshot(db, "default", URL, JobSnapshot(job=api_job("running"), events=[event(1)]))
+    broken = JobSnapshot(job=api_job("succeeded"), events=[event(3), {"created_at": 2}])  # no id
+    with pytest.raises(KeyError):
+        sj.record_snapshot(db, "default", URL, broken)
+    assert sj.get_job(db, URL, "ftjob-1").status == "running"
+    assert sj.count_events(db, URL, "ftjob-1") == 1
+
+
 def test_a_poll_after_a_long_absence_stores_every_event(sim, db):
     """More than a page of events since the last look: older pages are fetched until a known
     event (or the start), so the chart has no gap."""

@@ -455,12 +455,15 @@ def poll_state(db: sqlite_utils.Database, base_url: str, job_id: str) -> PollSta
 def record_snapshot(
     db: sqlite_utils.Database, profile: str, base_url: str, snapshot: JobSnapshot
 ) -> PollOutcome:
-    """Write one poll's results; the store stays the truth the UI is rebuilt from."""
-    job, changed = upsert_job(db, profile, base_url, snapshot.job)
-    new_events = add_events(db, base_url, job.id, snapshot.events)
-    added = 0
-    if snapshot.checkpoints is not None:
-        added = add_checkpoints(db, base_url, job.id, snapshot.checkpoints)
-    if snapshot.results_csv is not None:
-        set_results_csv(db, base_url, job.id, snapshot.results_csv)
+    """Write one poll's results in one transaction; the store stays the truth the UI is rebuilt
+    from, so a reader never sees a job's new status without the events that led to it (a
+    "succeeded" job whose last steps are not stored yet would draw a chart with a gap)."""
+    with db.atomic():
+        job, changed = upsert_job(db, profile, base_url, snapshot.job)
+        new_events = add_events(db, base_url, job.id, snapshot.events)
+        added = 0
+        if snapshot.checkpoints is not None:
+            added = add_checkpoints(db, base_url, job.id, snapshot.checkpoints)
+        if snapshot.results_csv is not None:
+            set_results_csv(db, base_url, job.id, snapshot.results_csv)
     return PollOutcome(job, changed or bool(new_events) or bool(added), new_events, added)
