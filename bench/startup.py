@@ -1,6 +1,6 @@
 """How long `workbench` takes to show its first screen, in a real pseudo-terminal.
 
-Spawns the app in a pty (80x24), reads what it draws until the pane tabs appear, then quits it with
+Spawns the app in a pty (80x24), reads what it draws until the first pane's text appears, then quits it with
 ctrl+q. The baseline is a minimal Textual app (one Static) run the same way in the same run, so the
 ratio says what the workbench adds on top of Textual itself. Best of N runs each.
 
@@ -85,13 +85,15 @@ def main() -> int:
             "WORKBENCH_DB": os.path.join(tmp, "bench.db"),
             "WORKBENCH_CONFIG": os.path.join(tmp, "config.toml"),
         }
+        # each waits for text of its own first screen: the Prompt pane's editor label, not only
+        # the tab bar (which is drawn before the pane)
         runs = {
-            "baseline: minimal Textual app": [sys.executable, "-c", BASELINE],
-            "workbench (first screen)": [sys.executable, "-m", "workbench"],
+            "baseline: minimal Textual app": ([sys.executable, "-c", BASELINE], b"Prompt"),
+            "workbench (first screen)": ([sys.executable, "-m", "workbench"], b"System prompt"),
         }
         best: dict[str, float] = {}
-        for name, argv in runs.items():
-            times = [time_to_text(argv, b"Prompt", env) for _ in range(args.runs)]
+        for name, (argv, marker) in runs.items():
+            times = [time_to_text(argv, marker, env) for _ in range(args.runs)]
             best[name] = min(times)
             print(
                 f"{name:32} best {min(times) * 1000:6.0f} ms   median {sorted(times)[len(times) // 2] * 1000:6.0f} ms"

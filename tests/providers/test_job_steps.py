@@ -23,6 +23,7 @@ from workbench.providers.job_steps import (
 )
 from workbench.providers.openai_api import ProviderProblem, make_client
 from workbench.store import dataset_export as exports
+from workbench.store import dataset_versions as versions
 from workbench.store import examples as ex
 from workbench.store import jobs as store
 
@@ -170,7 +171,7 @@ def test_a_version_is_uploaded_once_per_provider(sim, monkeypatch, db):
         assert first.uploaded and first.split == "train" and connects == [1]
         assert progress[-1] == (version.bytes, version.bytes)
         assert client.files.content(first.file_id).read() == path.read_bytes()
-        assert ex.uploaded_file_id(db, version.id, sim.base_url) == first.file_id
+        assert versions.uploaded_file_id(db, version.id, sim.base_url) == first.file_id
         # the same content again: the stored id, and no client is even asked for
         again = upload_version_once(connect, db, profile, version, path)
         assert (again.file_id, again.uploaded, connects) == (first.file_id, False, [1])
@@ -240,4 +241,4 @@ def test_a_refused_launch_stores_no_job_but_keeps_the_upload(sim, monkeypatch, d
     finally:
         client.close()
     assert store.list_jobs(db, profile=profile.name, base_url=sim.base_url) == jobs_before
-    assert ex.uploaded_file_id(db, train[0].id, sim.base_url)
+    assert versions.uploaded_file_id(db, train[0].id, sim.base_url)

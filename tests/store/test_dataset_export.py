@@ -10,6 +10,7 @@ import pytest
 
 from workbench.core.dataset_io import read_jsonl
 from workbench.core.tokens import get_tokenizer
+from workbench.store import dataset_versions as versions
 from workbench.store import examples as store
 from workbench.store.dataset_export import (
     ExportRefused,
@@ -68,14 +69,14 @@ def test_export_writes_valid_rows_and_records_one_version_per_content(db, tmp_pa
 
     again, again_path = export_version(db, dataset_id)
     assert again.id == version.id and again_path == path
-    assert len(store.list_versions(db, dataset_id)) == 1
+    assert len(versions.list_versions(db, dataset_id)) == 1
 
     # an edit is new content, so a new version
     first = store.list_examples(db, dataset_id=dataset_id, limit=1)[0]
     store.update_example(db, first.id, data=_ex(99))
     changed, _ = export_version(db, dataset_id, path=tmp_path / "out" / "train.jsonl")
     assert changed.id != version.id and changed.path == str(tmp_path / "out" / "train.jsonl")
-    assert len(store.list_versions(db, dataset_id)) == 2
+    assert len(versions.list_versions(db, dataset_id)) == 2
 
 
 def test_export_refuses_rows_with_problems_unless_told(db):

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from tests.ui.conftest import app_factory, run_from_palette, wait_until
+from workbench.store import dataset_versions as versions_store
 from workbench.store import examples as store
 from workbench.store.dataset_export import export_version
 from workbench.store.db import open_db
@@ -258,7 +259,7 @@ async def test_split_and_export_byte_exact(db_path, tmp_path):
             for e in store.list_examples(app.db, dataset_id=dataset_id, split="train")
         )
         assert target.read_bytes() == expected
-        versions = store.list_versions(app.db, dataset_id)
+        versions = versions_store.list_versions(app.db, dataset_id)
         assert versions[0].sha256 == hashlib.sha256(expected).hexdigest()
         assert versions[0].examples == 15
 
@@ -596,9 +597,9 @@ async def test_upload_to_the_simulator_records_the_file_once(db_path, sim, monke
         await pilot.press("u")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        versions = store.list_versions(app.db, dataset_id)
+        versions = versions_store.list_versions(app.db, dataset_id)
         assert len(versions) == 1
-        file_id = store.uploaded_file_id(app.db, versions[0].id, sim.base_url)
+        file_id = versions_store.uploaded_file_id(app.db, versions[0].id, sim.base_url)
         assert file_id
         remote = sim.client().files.retrieve(file_id)
         assert remote.purpose == "fine-tune" and remote.bytes == versions[0].bytes

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 def _import(ctx, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workbench.store.examples import import_library_file
+    from workbench.store.library_import import import_library_file
 
     path = Path(args.file)
     if not path.is_file():

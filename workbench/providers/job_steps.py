@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from workbench.core import jobs as cj
 from workbench.providers.fine_tuning import create_job, poll_job
 from workbench.providers.openai_api import ProviderProblem, explain_error
-from workbench.store import examples as ex
+from workbench.store import dataset_versions as versions
 from workbench.store import jobs as store
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from workbench.config import Profile
     from workbench.providers.files import Progress
-    from workbench.store.examples import DatasetVersion
+    from workbench.store.dataset_versions import DatasetVersion
     from workbench.store.jobs import PollOutcome
 
 # Poll failures no retry cures: the key is missing or refused, or the job is not there.
@@ -135,11 +135,11 @@ def upload_version_once(
     there needs no key and no network, and a caller learns from the call that an upload begins."""
     from workbench.providers.files import upload_file
 
-    existing = ex.uploaded_file_id(db, version.id, profile.base_url)
+    existing = versions.uploaded_file_id(db, version.id, profile.base_url)
     if existing:
         return VersionUpload(version.split, existing, uploaded=False)
     uploaded = upload_file(connect(), path, progress=progress)
-    ex.record_upload(db, version.id, profile.name, profile.base_url, uploaded.id)
+    versions.record_upload(db, version.id, profile.name, profile.base_url, uploaded.id)
     return VersionUpload(version.split, uploaded.id, uploaded=True)
 
 

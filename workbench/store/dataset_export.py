@@ -1,7 +1,7 @@
 """Moving a dataset between files and the store: import (every line kept), export (versioned), split.
 
 Export writes only valid rows, byte-exact (`core.dataset_io.write_jsonl`), and records the content as a
-dataset version (`store.examples.record_version`): the same bytes are the same version, so an upload
+dataset version (`store.dataset_versions.record_version`): the same bytes are the same version, so an upload
 can be skipped when that version already has a file id at the same provider.
 """
 
@@ -26,6 +26,7 @@ from workbench.core.dataset_io import (
     write_jsonl,
 )
 from workbench.core.display import plural
+from workbench.store import dataset_versions as versions
 from workbench.store import examples as store
 from workbench.store.dataset_checks import has_errors as _has_errors
 from workbench.store.examples import Example
@@ -213,7 +214,7 @@ def export_version(
     path: str | os.PathLike | None = None,
     *,
     allow_problems: bool = False,
-) -> tuple[store.DatasetVersion, Path]:
+) -> tuple[versions.DatasetVersion, Path]:
     """Write the split's valid rows as JSONL and record the version (once per content).
 
     Refuses (ExportRefused) when no row is valid, or when rows have problems unless `allow_problems`,
@@ -257,7 +258,7 @@ def export_version(
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
-    version = store.record_version(db, dataset_id, split, sha256, count, size, str(final))
+    version = versions.record_version(db, dataset_id, split, sha256, count, size, str(final))
     return version, final
 
 

@@ -462,10 +462,11 @@ class ExamplesScreen(PaneScreen):
     @work(thread=True, exclusive=True, group="examples-import", description="importing examples")
     def import_file(self, request: ImportRequest) -> ImportReport:
         from workbench.store.db import open_db
+        from workbench.store.library_import import import_library_file
 
         db = open_db(self.app.db_path)
         try:  # the same import as `workbench examples import`
-            report = store.import_library_file(
+            report = import_library_file(
                 db, request.path, split=request.split, batch_size=IMPORT_BATCH
             )
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import getters, work
@@ -32,6 +32,9 @@ from workbench.ui.training_modals import (
 )
 from workbench.ui.training_report import import_report_text, validation_report_text
 from workbench.ui.widgets.confirm import ConfirmDialog
+
+if TYPE_CHECKING:
+    from workbench.store.dataset_versions import DatasetVersion
 
 
 class DatasetFileActions:
@@ -240,7 +243,7 @@ class DatasetFileActions:
             db.close()
         self.app.call_from_thread(self._exported, version, path)
 
-    def _exported(self, version: store.DatasetVersion, path: Path) -> None:
+    def _exported(self, version: DatasetVersion, path: Path) -> None:
         self._finish()
         self.last_export = (version, path)
         self.notify(
