@@ -6,6 +6,7 @@ Kept small on purpose: pane behaviour lives in `workbench/ui/<pane>.py`, domain 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import signal
 from collections.abc import Callable, Iterable
@@ -107,6 +108,10 @@ class WorkbenchApp(App[int]):
         db_path: str | os.PathLike | None = None,
         start_pane: str = "prompt",
     ) -> None:
+        # The start pane is the first mode itself (Textual reads DEFAULT_MODE in App.__init__):
+        # switching to it from on_mount built a blank default screen first and parsed every
+        # stylesheet twice more before the first frame.
+        self.DEFAULT_MODE = start_pane
         # The first paint needs only its own pane's CSS; the rest is read right after it
         # (parsing and matching ~1,000 lines of other panes' rules was a third of the start-up).
         super().__init__(css_path=_stylesheets(start_pane))
@@ -127,6 +132,10 @@ class WorkbenchApp(App[int]):
         self.pending_saves = PendingSaves(self)
         # the Jobs → Prompt hand-off (`try_fine_tuned_model`), taken once by the Prompt pane
         self._fine_tuned_model_to_try: str | None = None
+        # work that waits for the first frame (`call_after_first_frame`); None once it is drawn
+        self._after_first_frame: list[Callable[[], object]] | None = []
+        # True once that work has run (tests wait for it, as a user's first key would)
+        self.started = False
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
@@ -168,12 +177,35 @@ class WorkbenchApp(App[int]):
     def on_mount(self) -> None:
         self.db  # noqa: B018 - create and migrate the database before any pane reads it
         self._install_signal_handlers()
-        self.switch_mode(self.start_pane)
-        self.call_after_refresh(self.load_all_stylesheets)
-        # after the first paint: loading a BPE file holds the GIL for a few hundred ms
-        self.call_after_refresh(self.load_tokenizer)
         for warning in self.config.warnings:
             self.notify(warning, severity="warning", timeout=10)
+
+    def call_after_first_frame(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the first frame is on the terminal (at once if it already is).
+
+        For start-up work the first screen does not show. `call_after_refresh` is not enough
+        before then: Textual mounts the first screen inside a batch that holds the paint back,
+        and an idle screen runs its callbacks during a batch, so they ran before the frame."""
+        if self._after_first_frame is None:
+            self.call_after_refresh(callback)
+        else:
+            self._after_first_frame.append(callback)
+
+    def on_ready(self) -> None:
+        # Ready: the first screen is laid out and the start-up batch is over; the frame is drawn
+        # at the next refresh, and the callbacks follow it
+        self.screen.refresh()
+        self.call_after_refresh(self._first_frame_drawn)
+
+    async def _first_frame_drawn(self) -> None:
+        """The first screen's deferred work, the other panes' stylesheets, then the tokenizer
+        (loading a BPE file holds the GIL for a few hundred ms)."""
+        callbacks, self._after_first_frame = self._after_first_frame or [], None
+        for callback in (*callbacks, self.load_all_stylesheets, self.load_tokenizer):
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        self.started = True
 
     def load_all_stylesheets(self) -> None:
         """Read the other panes' sheets, in CSS_PATH's order (a later sheet wins a tie)."""

@@ -69,3 +69,18 @@ def test_core_store_providers_and_cli_do_not_import_textual_or_the_sdk():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_only_the_bare_launch_skips_building_the_commands():
+    from workbench.cli import _opens_the_app
+
+    for launch in ([], ["--db", "x.db"], ["--profile=azure", "--db=x.db"]):
+        assert _opens_the_app(launch), launch
+    for other in (["--db"], ["history"], ["--help"], ["--version"], ["--db", "x.db", "jobs"]):
+        assert not _opens_the_app(other), other
+
+
+def test_a_bare_launch_with_a_missing_value_is_a_usage_error():
+    out = run("--db")
+    assert out.returncode == 2
+    assert "--db" in out.stderr and "Traceback" not in out.stderr

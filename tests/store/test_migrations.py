@@ -9,7 +9,15 @@ import sqlite_utils
 
 from workbench.store import examples
 from workbench.store.db import open_db
-from workbench.store.migrations import MIGRATIONS_TABLE, Migration, all_migrations, applied, migrate
+from workbench.store.migrations import (
+    MIGRATIONS_TABLE,
+    SCHEMA_GENERATION,
+    Migration,
+    all_migrations,
+    applied,
+    migrate,
+    schema_generation,
+)
 
 
 def test_fresh_database_gets_every_migration_and_pragmas(db_path):
@@ -34,16 +42,49 @@ def test_reopening_applies_nothing_and_keeps_data(db_path):
     assert examples.count_examples(again, dataset_id=dataset.id) == 1
 
 
+def test_schema_generation_counts_every_migration():
+    assert len(all_migrations()) == SCHEMA_GENERATION, (
+        "a migration was added or removed: set SCHEMA_GENERATION in store/migrations.py to "
+        f"{len(all_migrations())}"
+    )
+
+
+def test_an_up_to_date_file_is_known_by_its_generation(db_path):
+    db = open_db(db_path)
+    assert schema_generation(db) == SCHEMA_GENERATION
+    db.close()
+    # a file whose generation says "up to date" is trusted without reading _migrations ...
+    raw = sqlite3.connect(db_path)
+    raw.execute(f"delete from {MIGRATIONS_TABLE} where name = ?", [all_migrations()[-1].name])
+    raw.commit()
+    raw.close()
+    reopened = open_db(db_path)
+    assert migrate(reopened) == []
+    assert all_migrations()[-1].name not in applied(reopened)
+
+
+def test_a_newer_generation_is_not_lowered(db_path):
+    open_db(db_path).close()
+    raw = sqlite3.connect(db_path)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_GENERATION + 3}")
+    raw.close()
+    db = open_db(db_path)
+    assert migrate(db) == []
+    assert schema_generation(db) == SCHEMA_GENERATION + 3
+
+
 def test_upgrade_from_the_first_schema_applies_only_the_rest(db_path):
     """A database made by an older release (only the first migration) is brought up to date."""
     everything = all_migrations()
     old = sqlite_utils.Database(sqlite3.connect(db_path))
     migrate(old, everything[:1])
     assert applied(old) == {everything[0].name}
+    assert schema_generation(old) == 0  # a partial list never claims the file is up to date
     old.close()
 
     db = open_db(db_path)
     assert applied(db) == {m.name for m in everything}
+    assert schema_generation(db) == SCHEMA_GENERATION
 
 
 def test_a_failing_migration_leaves_nothing_half_applied(db_path):

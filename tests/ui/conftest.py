@@ -66,6 +66,13 @@ async def wait_until(
         await pilot.pause(step)
 
 
+async def app_started(app: WorkbenchApp, pilot) -> None:
+    """Wait for the start-up work that follows the first frame (the Prompt pane's other tabs, the
+    model list, the tokenizer), as a user's first keys would arrive after it."""
+    await wait_until(pilot, lambda: app.started, "the work after the first frame")
+    await app.workers.wait_for_complete()
+
+
 async def run_from_palette(app, pilot, query: str, title: str) -> None:
     """Type `query` in the command palette and run `title` once it is the highlighted match."""
     from textual.command import CommandList, CommandPalette

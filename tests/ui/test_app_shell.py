@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import make_app
+from tests.ui.conftest import app_started, make_app
 from workbench.ui.pane import PANES
 from workbench.ui.status import StatusLine
 
@@ -80,7 +80,7 @@ async def test_status_line_shows_profile_url_key_and_tokenizer(db_path, monkeypa
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8089/v1")
     app = make_app(db_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         await pilot.pause()
         text = str(app.screen.query_one(StatusLine).render())
         assert "default" in text
@@ -93,7 +93,7 @@ async def test_status_line_shows_profile_url_key_and_tokenizer(db_path, monkeypa
 async def test_status_line_says_when_the_key_is_missing(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         await pilot.pause()
         assert "key missing" in str(app.screen.query_one(StatusLine).render())
 
@@ -110,7 +110,7 @@ async def test_status_line_keeps_key_and_tokenizer_visible_at_80_columns(db_path
     monkeypatch.setenv("OPENAI_BASE_URL", "https://my-resource.openai.azure.com/openai/v1/")
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         await pilot.pause()
         visible = app.screen.query_one(StatusLine).render().plain[:80]
         assert "key✓" in visible and "o200k_base" in visible

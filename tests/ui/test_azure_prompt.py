@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.sim.conftest import wait_for_status
-from tests.ui.conftest import make_app, wait_until
+from tests.ui.conftest import app_started, make_app, wait_until
 from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q, type_into
 from workbench.config import write_config
 from workbench.ui.prompt import PromptScreen
@@ -56,7 +56,7 @@ def configure(server, monkeypatch, **extra) -> None:
 async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         assert isinstance(screen, PromptScreen)
         await type_into(pilot, screen.query_one("#template"), "{{question}}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import app_started, wait_until
 from workbench.app import WorkbenchApp
 from workbench.config import load_config
 from workbench.core.redact import redact_secrets
@@ -15,7 +15,7 @@ async def test_typing_while_locked_is_kept_then_saved(db_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_BUSY_TIMEOUT", "0.2")
     app = WorkbenchApp(config=load_config(), db_path=db_path)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         other = sqlite3.connect(str(db_path), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         app.screen.query_one("#system").focus()
@@ -37,7 +37,7 @@ async def test_typing_while_locked_is_kept_then_saved(db_path, monkeypatch):
 async def test_pane_switch_writes_the_pending_edit_at_once(db_path):
     app = WorkbenchApp(config=load_config(), db_path=db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         app.screen.query_one("#system").focus()
         await pilot.press(*"typed")
         await pilot.press("f6")  # well inside the 0.4 s debounce

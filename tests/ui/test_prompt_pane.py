@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import tiktoken
 
-from tests.ui.conftest import make_app, wait_until
+from tests.ui.conftest import app_started, make_app, wait_until
 from workbench.core.fewshot import FewShotSelection
 from workbench.store.db import open_db
 from workbench.store.examples import add_example
@@ -129,7 +129,7 @@ async def test_from_empty_database_to_three_answers_with_costs(sim, monkeypatch,
 
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         assert isinstance(screen, PromptScreen)
         await type_into(pilot, screen.query_one("#system"), "Route mail.")
@@ -230,7 +230,7 @@ async def test_from_empty_database_to_three_answers_with_costs(sim, monkeypatch,
 async def test_versions_save_diff_restore(monkeypatch, db_path):
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         await type_into(pilot, screen.query_one("#template"), "Hi {{name}}")
         await pilot.press("ctrl+s")
@@ -270,7 +270,7 @@ async def test_versions_save_diff_restore(monkeypatch, db_path):
 async def test_named_prompts_switch_sets_the_active_prompt(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         await type_into(pilot, screen.query_one("#system"), "first")
         await pilot.press("ctrl+n")
@@ -308,7 +308,7 @@ async def test_missing_variables_and_bad_numbers_are_named(sim, monkeypatch, db_
     write_sim_config(sim, monkeypatch)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         await type_into(pilot, screen.query_one("#template"), "{{a}} {{b}}")
         await pilot.press("ctrl+r")
@@ -354,7 +354,7 @@ async def test_provider_faults_show_plain_words_and_are_recorded(
     write_sim_config(sim, monkeypatch, max_retries=2)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         sim.fault(kind, path="/v1/chat/completions", **options)
         try:
             column = await run_zero_shot(
@@ -383,7 +383,7 @@ async def test_wrong_key_and_timeout(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch, timeout=0.5, max_retries=0)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         sim.fault("stall", path="/v1/chat/completions", seconds=3)
         try:
             column = await run_zero_shot(app, pilot, "stall please")
@@ -402,7 +402,7 @@ async def test_wrong_key_and_timeout(sim, monkeypatch, db_path):
         monkeypatch.setenv("SIM_KEY", "sk-wrong")
         app = make_app(db_path)
         async with app.run_test(size=(100, 30)) as pilot:
-            await app.workers.wait_for_complete()
+            await app_started(app, pilot)
             column = await run_zero_shot(app, pilot, "hello")
             problem = str(column.query_one(".run-problem").render())
             assert "API key ($SIM_KEY) was rejected" in problem
@@ -415,7 +415,7 @@ async def test_inst_markers_render_literally(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         screen.query_one("#system").load_text("[INST] <<SYS>> [bold]not bold[/bold]")
         column = await run_zero_shot(app, pilot, "Repeat [/INST] back [/] please")
@@ -435,7 +435,7 @@ async def test_escape_cancels_a_run_and_records_it(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch, timeout=30, max_retries=0)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         screen.query_one("#template").load_text("a slow answer")
         await pilot.pause()
@@ -460,9 +460,11 @@ async def test_escape_cancels_a_run_and_records_it(sim, monkeypatch, db_path):
 async def test_palette_offers_the_main_actions(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
         screen = app.screen
         assert isinstance(screen, PromptScreen)
+        # the Versions tab (whose list brings two of the commands) is composed after the first frame
+        await wait_until(pilot, lambda: screen.tabs_composed, "the tabs after the first")
+        await app.workers.wait_for_complete()
         commands = {c.title: c for c in app.get_system_commands(screen)}
         for wanted in (
             # from the pane's keys (ctrl+n is hidden in the footer, offered for its tooltip)
@@ -508,7 +510,7 @@ async def test_model_list_comes_from_the_provider_and_an_unknown_model_is_named(
     write_sim_config(sim, monkeypatch)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         served = [m.id for m in sim.client().models.list().data]
         assert MODEL in screen.models and sorted(served) == sorted(screen.models)
@@ -527,7 +529,7 @@ async def test_parameters_reach_the_provider(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch)
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         screen = app.screen
         screen.action_show_tab("pt-model")
         await pilot.pause()
@@ -555,7 +557,7 @@ async def test_opening_and_closing_the_pane_changes_nothing(db_path):
     for _ in range(2):
         app = make_app(db_path)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.workers.wait_for_complete()
+            await app_started(app, pilot)
             await pilot.pause(0.5)  # past the draft's save delay
             assert app.screen.content["params"] == DEFAULT_PARAMS
     db = open_db(db_path)

@@ -32,6 +32,12 @@ FAMILIES: tuple[str, ...] = (
 )
 
 
+# How many migrations FAMILIES register: add one here with each new migration (a test checks).
+# A file with every one applied carries it as its `user_version`, so opening an up-to-date file
+# (every start, every worker's connection) neither imports the families nor reads _migrations.
+SCHEMA_GENERATION = 9
+
+
 @dataclass(frozen=True)
 class Migration:
     name: str
@@ -70,6 +76,9 @@ def applied(db: sqlite_utils.Database) -> set[str]:
 
 def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None) -> list[str]:
     """Apply every pending migration; returns the names applied now."""
+    every_one = migrations is None
+    if every_one and schema_generation(db) == SCHEMA_GENERATION:
+        return []
     migrations = all_migrations() if migrations is None else migrations
     db.execute(
         f"create table if not exists [{MIGRATIONS_TABLE}] "
@@ -98,4 +107,12 @@ def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None
                 db.conn.execute("ROLLBACK")
             raise
         done_now.append(step.name)
+    if every_one and schema_generation(db) < SCHEMA_GENERATION:
+        # not lowered: a file from a newer workbench keeps its generation (and gets the slow check)
+        db.execute(f"PRAGMA user_version = {SCHEMA_GENERATION}")
     return done_now
+
+
+def schema_generation(db: sqlite_utils.Database) -> int:
+    """The file's `user_version`: SCHEMA_GENERATION of the workbench that last brought it up to date."""
+    return db.execute("PRAGMA user_version").fetchone()[0]

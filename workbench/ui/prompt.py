@@ -116,8 +116,8 @@ class PromptScreen(PromptNamesScreen):
                 yield PlaceholderTextArea(id="system")
                 yield Label("User template ({{name}} makes a variable)", classes="editor-label")
                 yield PlaceholderTextArea(id="template")
-            # composed right after the first paint (`_compose_later_tabs`): nearly two thirds of
-            # the pane's widgets are in these five hidden tabs, and the Edit tab is what shows
+            # composed after the first frame is drawn (`_compose_later_tabs`): nearly two thirds
+            # of the pane's widgets are in these five hidden tabs, and the Edit tab is what shows
             for tab, label in LATER_TABS:
                 yield TabPane(label, id=tab)
 
@@ -156,7 +156,7 @@ class PromptScreen(PromptNamesScreen):
         self.load(name)
         self.app.active_prompt = name
         self.watch(self.app, "active_prompt", self._active_prompt_changed, init=False)
-        self.call_after_refresh(self._compose_later_tabs)
+        self.app.call_after_first_frame(self._compose_later_tabs)
 
     def on_screen_resume(self) -> None:
         if self.app.active_prompt != self.prompt_name:

@@ -42,12 +42,13 @@ def isolate(home: Path) -> None:
 
 
 async def terminal_svg(db_path: Path, pane: str) -> str:
+    from tests.ui.conftest import app_started
     from workbench.app import WorkbenchApp
     from workbench.config import load_config
 
     app = WorkbenchApp(config=load_config(), db_path=db_path, start_pane=pane)
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.workers.wait_for_complete()
+        await app_started(app, pilot)
         await pilot.pause(0.5)
         await app.workers.wait_for_complete()
         await pilot.pause()
