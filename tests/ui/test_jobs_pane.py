@@ -270,7 +270,8 @@ async def test_failing_file_shows_its_error_with_the_line(sim, monkeypatch, db_p
 
 
 async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, db_path):
-    server = sim_factory(speed=20)
+    # speed 60: queued after 1 s, then 96 steps of 0.2 s, time enough for the three dialogs
+    server = sim_factory(speed=60)
     use_sim(monkeypatch, server)
     job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
     app = make_app(db_path)
@@ -330,7 +331,12 @@ async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, d
 async def test_restart_mid_job_restores_history_then_resumes(sim_factory, monkeypatch, db_path):
     server = sim_factory(speed=40)
     use_sim(monkeypatch, server)
-    job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
+    # 3 epochs: 36 steps of 0.3 s, so ~10 s still to run when the first app closes after 3 steps
+    job_id = upload_and_create(
+        server,
+        [json.dumps(example(i)) for i in range(12)],
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+    )
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
 
