@@ -83,7 +83,7 @@ def check_state_file(path: str | Path) -> None:
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return
-    db = sqlite_utils.Database(path)
+    db = sqlite_utils.Database(path, execute_plugins=False)
     try:
         tables = set(db.table_names())
     finally:
@@ -104,7 +104,7 @@ class SimStore:
         check_state_file(self.path)
         self.files_dir = self.path.with_name(self.path.name + ".files")
         self.files_dir.mkdir(exist_ok=True)
-        self.db = sqlite_utils.Database(self.path)
+        self.db = sqlite_utils.Database(self.path, execute_plugins=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
 
