@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import app_started, make_app
+from tests.ui.conftest import app_started, make_app, run_from_palette, wait_until
 from workbench.ui.pane import PANES
 from workbench.ui.status import StatusLine
 
@@ -47,13 +47,8 @@ async def test_command_palette_switches_panes(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"go to costs")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.current_mode == "costs"
+        await run_from_palette(app, pilot, "go to costs", "Go to Costs")
+        await wait_until(pilot, lambda: app.current_mode == "costs", "the Costs pane")
 
 
 async def test_palette_lists_every_pane(db_path):

@@ -125,19 +125,10 @@ async def test_add_tag_search_pick_and_total_tokens(db_path):
         # live search
         await pilot.press("slash")
         await pilot.press(*"billing")
-        await pilot.pause(0.3)
-        for _ in range(20):
-            if screen.example_list.total == 1:
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: screen.example_list.total == 1, "the search's one match")
         assert listed_ids(screen) == [second.id]
         screen.query_one("#examples-search", Input).value = ""
-        await pilot.pause(0.3)
-        for _ in range(20):
-            if screen.example_list.total == 2:
-                break
-            await pilot.pause(0.05)
-        assert screen.example_list.total == 2
+        await wait_until(pilot, lambda: screen.example_list.total == 2, "both examples again")
 
         # pick both: second first, then first -> that is the prompt order
         await move_to(pilot, screen, second.id)

@@ -48,8 +48,11 @@ async def test_toasts_and_selects_show_bracketed_names_literally(db_path):
         for name in NAMES:
             assert name in prompts
         select.value = NAMES[0]
-        await pilot.pause(0.3)
-        assert NAMES[0] in str(select.query_one("SelectCurrent Static").render())
+        await wait_until(
+            pilot,
+            lambda: NAMES[0] in str(select.query_one("SelectCurrent Static").render()),
+            "the chosen name shown as it is",
+        )
 
         app.switch_mode("costs")
         await app.workers.wait_for_complete()

@@ -708,9 +708,9 @@ async def test_a_new_dataset_is_the_one_shown(db_path):
         await pilot.pause()
         await type_text(pilot, "zzz")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: store.find_dataset(app.db, "zzz"), "the new dataset")
         created = store.find_dataset(app.db, "zzz")
-        assert screen.dataset_id == created.id
+        await wait_until(pilot, lambda: screen.dataset_id == created.id, "the new dataset shown")
         assert screen.query_one(ExampleTable).row_count == 0
         assert screen.query_one("#dataset-empty").display
 
@@ -850,15 +850,19 @@ async def test_split_upload_and_undo_show_in_the_footer_at_80_columns(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        for focus in ("#examples", "#datasets"):
-            app.screen.query_one(focus).focus()
-            await pilot.pause(0.2)
-            shown = {
-                key.key: key.region
+
+        def shown() -> set[str]:
+            return {
+                key.key
                 for key in app.screen.query("FooterKey")
                 if key.region.width and key.region.right <= 80 - len("^p palette")
             }
-            assert {"s", "u", "ctrl+z"} <= set(shown), (focus, shown)
+
+        for focus in ("#examples", "#datasets"):
+            app.screen.query_one(focus).focus()
+            await wait_until(
+                pilot, lambda: {"s", "u", "ctrl+z"} <= shown(), f"s, u, ctrl+z with {focus}"
+            )
 
 
 async def test_a_filter_matching_nothing_keeps_the_header_and_says_so(db_path):
