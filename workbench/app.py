@@ -117,7 +117,6 @@ class WorkbenchApp(App[int]):
         super().__init__(css_path=_stylesheets(start_pane))
         self.config = config or load_config()
         self.db_path = resolve_db_path(db_path)
-        self.start_pane = start_pane
         profile = self.config.profile
         self.status_info = StatusInfo(
             profile=profile.name,

@@ -460,11 +460,10 @@ async def test_escape_cancels_a_run_and_records_it(sim, monkeypatch, db_path):
 async def test_palette_offers_the_main_actions(db_path):
     app = make_app(db_path)
     async with app.run_test(size=(100, 30)) as pilot:
+        # the Versions tab (whose list brings two of the commands) is composed after the first frame
+        await app_started(app, pilot)
         screen = app.screen
         assert isinstance(screen, PromptScreen)
-        # the Versions tab (whose list brings two of the commands) is composed after the first frame
-        await wait_until(pilot, lambda: screen.tabs_composed, "the tabs after the first")
-        await app.workers.wait_for_complete()
         commands = {c.title: c for c in app.get_system_commands(screen)}
         for wanted in (
             # from the pane's keys (ctrl+n is hidden in the footer, offered for its tooltip)
