@@ -5,6 +5,7 @@ Kept small on purpose: pane behaviour lives in `workbench/ui/<pane>.py`, domain 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -191,10 +192,23 @@ class WorkbenchApp(App[int]):
             self._after_first_frame.append(callback)
 
     def on_ready(self) -> None:
-        # Ready: the first screen is laid out and the start-up batch is over; the frame is drawn
-        # at the next refresh, and the callbacks follow it
-        self.screen.refresh()
+        # Ready: the first screen is laid out, inside the start-up batch; its frame is drawn at
+        # the first refresh after the batch, and the callbacks follow it
+        self._draw_whole_screen_next()
         self.call_after_refresh(self._first_frame_drawn)
+
+    def _draw_whole_screen_next(self) -> None:
+        """Make the next frame the whole screen, not the widgets that changed since the last one.
+
+        Textual renders the first screen inside the start-up batch and drops that frame, but
+        counts it as drawn: the terminal then got the tab bar, then the footer, and the user's
+        prompt ~40 ms later, as each widget happened to change. Marking the whole screen dirty
+        (what a resize does) sends it in one frame. Private to Textual (pinned <9), so a rename
+        there costs only that ordering, never the start."""
+        screen = self.screen
+        with contextlib.suppress(AttributeError):
+            screen._compositor._dirty_regions.add(screen.region)
+        screen.refresh()
 
     async def _first_frame_drawn(self) -> None:
         """The first screen's deferred work, the other panes' stylesheets, then the tokenizer
