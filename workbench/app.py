@@ -26,6 +26,7 @@ from workbench.config import db_path as resolve_db_path
 from workbench.ui.pane import PANES, PaneScreen
 from workbench.ui.pending import PendingSaves
 from workbench.ui.status import StatusInfo
+from workbench.ui.stylesheet import WorkbenchStylesheet
 
 # Textual posts a worker's StateChanged to the worker's own node only; letting it bubble brings
 # every worker's end to the one router below (`_worker_state_changed`), as harlequin does with its
@@ -116,6 +117,8 @@ class WorkbenchApp(App[int]):
         # The first paint needs only its own pane's CSS; the rest is read right after it
         # (parsing and matching ~1,000 lines of other panes' rules was a third of the start-up).
         super().__init__(css_path=_stylesheets(start_pane))
+        # nothing is read into the sheet yet: Textual reads the CSS when the app starts running
+        self.stylesheet = WorkbenchStylesheet(variables=self.get_css_variables())
         self.config = config or load_config()
         self.db_path = resolve_db_path(db_path)
         profile = self.config.profile
@@ -132,6 +135,7 @@ class WorkbenchApp(App[int]):
         self.pending_saves = PendingSaves(self)
         # the Jobs → Prompt hand-off (`try_fine_tuned_model`), taken once by the Prompt pane
         self._fine_tuned_model_to_try: str | None = None
+        self._whole_frame_sent = False  # see `_display`
         # work that waits for the first frame (`call_after_first_frame`); None once it is drawn
         self._after_first_frame: list[Callable[[], object]] | None = []
         # True once that work has run (tests wait for it, as a user's first key would)
@@ -194,27 +198,36 @@ class WorkbenchApp(App[int]):
     def on_ready(self) -> None:
         # Ready: the first screen is laid out, inside the start-up batch; its frame is drawn at
         # the first refresh after the batch, and the callbacks follow it
-        self._draw_whole_screen_next()
         self.call_after_refresh(self._first_frame_drawn)
 
-    def _draw_whole_screen_next(self) -> None:
-        """Make the next frame the whole screen, not the widgets that changed since the last one.
+    def _display(self, screen: Screen, renderable) -> None:
+        """Send the whole screen as the first frame the terminal gets.
 
-        Textual renders the first screen inside the start-up batch and drops that frame, but
-        counts it as drawn: the terminal then got the tab bar, then the footer, and the user's
-        prompt ~40 ms later, as each widget happened to change. Marking the whole screen dirty
-        (what a resize does) sends it in one frame. Private to Textual (pinned <9), so a rename
-        there costs only that ordering, never the start."""
-        screen = self.screen
-        with contextlib.suppress(AttributeError):
-            screen._compositor._dirty_regions.add(screen.region)
-        screen.refresh()
+        Textual renders the first screen before the app is running and drops that frame, but
+        counts it as drawn: the next frames carried only what changed after it (the tab bar, then
+        the footer, and the user's prompt ~40 ms later, or the labels first), in whatever order
+        the widgets happened to refresh. The first frame actually sent is made a full one (what a
+        resize does). Private to Textual (pinned <9): a rename there costs only that ordering."""
+        if (
+            not self._whole_frame_sent
+            and renderable is not None
+            and self.is_running
+            and not self._batch_count  # else Textual drops this one too
+            and not self.is_headless
+            and not self.is_inline
+        ):
+            with contextlib.suppress(AttributeError, TypeError):
+                renderable = screen._compositor.render_update(full=True) or renderable
+                self._whole_frame_sent = True
+        super()._display(screen, renderable)
 
     async def _first_frame_drawn(self) -> None:
         """The first screen's deferred work, the other panes' stylesheets, then the tokenizer
         (loading a BPE file holds the GIL for a few hundred ms)."""
         callbacks, self._after_first_frame = self._after_first_frame or [], None
         for callback in (*callbacks, self.load_all_stylesheets, self.load_tokenizer):
+            if self.return_code is not None or not self.is_running:
+                return  # closing (quit within the first moment): nothing more to set up
             result = callback()
             if inspect.isawaitable(result):
                 await result

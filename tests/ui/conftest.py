@@ -73,6 +73,24 @@ async def app_started(app: WorkbenchApp, pilot) -> None:
     await app.workers.wait_for_complete()
 
 
+async def type_into(pilot, widget, text: str) -> None:
+    """Focus `widget` and type `text` one key at a time (the pilot takes ~60 ms a key)."""
+    widget.focus()
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+async def paste_into(pilot, widget, text: str) -> None:
+    """Focus `widget` and paste `text`, as a terminal's bracketed paste arrives: one event the app
+    forwards to the focused widget. For text whose typing is not what a test is about."""
+    from textual import events
+
+    widget.focus()
+    await pilot.pause()
+    pilot.app.post_message(events.Paste(text))
+    await pilot.pause()
+
+
 async def run_from_palette(app, pilot, query: str, title: str) -> None:
     """Type `query` in the command palette and run `title` once it is the highlighted match."""
     from textual.command import CommandList, CommandPalette

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.conftest import app_started, make_app, run_from_palette, wait_until
-from workbench.ui.pane import PANES
+from workbench.ui.pane import PANES, GoToPane
 from workbench.ui.status import StatusLine
 
 
@@ -187,12 +187,16 @@ async def test_ctrl_g_then_a_digit_goes_to_a_pane(db_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         app.screen.query_one("#template", TextArea).focus()
-        await send_terminal_bytes(app, pilot, "\x07")
-        await send_terminal_bytes(app, pilot, "5")
+
+        async def go_to_pane(key: str) -> None:
+            await send_terminal_bytes(app, pilot, "\x07")
+            await wait_until(pilot, lambda: isinstance(app.screen, GoToPane), "the pane picker")
+            await send_terminal_bytes(app, pilot, key)
+            await wait_until(pilot, lambda: not isinstance(app.screen, GoToPane), "it to close")
+
+        await go_to_pane("5")
+        await wait_until(pilot, lambda: app.current_mode == "costs", "the Costs pane")
+        await go_to_pane("\x1b")  # escape: stay where we are
         assert app.current_mode == "costs"
-        await send_terminal_bytes(app, pilot, "\x07")
-        await send_terminal_bytes(app, pilot, "\x1b")  # escape: stay where we are
-        assert app.current_mode == "costs"
-        await send_terminal_bytes(app, pilot, "\x07")
-        await send_terminal_bytes(app, pilot, "3")
-        assert app.current_mode == "training"
+        await go_to_pane("3")
+        await wait_until(pilot, lambda: app.current_mode == "training", "the Training pane")

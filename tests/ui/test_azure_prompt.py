@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from tests.sim.conftest import wait_for_status
-from tests.ui.conftest import app_started, make_app, wait_until
-from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q, type_into
+from tests.ui.conftest import app_started, make_app, paste_into, wait_until
+from tests.ui.test_prompt_pane import MODEL, TRAINED_A, TRAINED_Q
 from workbench.config import write_config
 from workbench.ui.prompt import PromptScreen
 from workbench.ui.prompt_run import RunColumn
@@ -59,13 +59,14 @@ async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
         await app_started(app, pilot)
         screen = app.screen
         assert isinstance(screen, PromptScreen)
-        await type_into(pilot, screen.query_one("#template"), "{{question}}")
+        # pasted, not typed: typing is what tests/ui/test_prompt_pane.py is about
+        await paste_into(pilot, screen.query_one("#template"), "{{question}}")
         await pilot.pause(0.1)
         screen.action_show_tab("pt-variables")
         await pilot.pause()
         from workbench.ui.prompt_variables import VariableArea
 
-        await type_into(pilot, screen.query_one(VariableArea), TRAINED_Q)
+        await paste_into(pilot, screen.query_one(VariableArea), TRAINED_Q)
         await app.switch_mode("history")
         app.try_fine_tuned_model(ft_model)  # what the Jobs pane's "Try model" does
         await wait_until(
@@ -73,7 +74,7 @@ async def run_fine_tuned(db_path, ft_model: str) -> RunColumn:
             lambda: app.screen is screen and screen.content.get("ft_model") == ft_model,
             "the fine-tuned model handed over",
         )
-        await type_into(pilot, screen.query_one("#ft_system"), "Route.")
+        await paste_into(pilot, screen.query_one("#ft_system"), "Route.")
         await pilot.pause(0.5)
         await pilot.press("ctrl+r")
         await pilot.pause()

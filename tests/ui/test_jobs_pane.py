@@ -270,10 +270,16 @@ async def test_failing_file_shows_its_error_with_the_line(sim, monkeypatch, db_p
 
 
 async def test_pause_resume_cancel_with_confirmation(sim_factory, monkeypatch, db_path):
-    # speed 60: queued after 1 s, then 96 steps of 0.2 s, time enough for the three dialogs
+    # speed 60: queued after 1 s, then 360 steps of 0.2 s (30 epochs). The job is cancelled long
+    # before it ends, so the length costs nothing; it only has to outlast the three dialogs on a
+    # busy machine (8 auto epochs, 19 s, once finished first and the cancel never came).
     server = sim_factory(speed=60)
     use_sim(monkeypatch, server)
-    job_id = upload_and_create(server, [json.dumps(example(i)) for i in range(12)])
+    job_id = upload_and_create(
+        server,
+        [json.dumps(example(i)) for i in range(12)],
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 30}}},
+    )
     app = make_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = jobs_screen(app)

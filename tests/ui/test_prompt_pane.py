@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import tiktoken
 
-from tests.ui.conftest import app_started, make_app, wait_until
+from tests.ui.conftest import app_started, make_app, paste_into, type_into, wait_until
 from workbench.core.fewshot import FewShotSelection
 from workbench.store.db import open_db
 from workbench.store.examples import add_example
@@ -109,12 +109,6 @@ def expected_tokens(messages: list[dict]) -> tuple[list[int], int]:
     return per, sum(per) + 3
 
 
-async def type_into(pilot, widget, text: str) -> None:
-    widget.focus()
-    await pilot.pause()
-    await pilot.press(*text)
-
-
 async def test_from_empty_database_to_three_answers_with_costs(sim, monkeypatch, db_path):
     write_sim_config(sim, monkeypatch)
     ft_model = fine_tuned_model(sim)
@@ -139,7 +133,7 @@ async def test_from_empty_database_to_three_answers_with_costs(sim, monkeypatch,
         await pilot.pause()
         areas = list(screen.query(VariableArea))
         assert [a.variable for a in areas] == ["question"]
-        await type_into(pilot, areas[0], TRAINED_Q)
+        await paste_into(pilot, areas[0], TRAINED_Q)
 
         # the Jobs pane hands over a fine-tuned model, which switches here
         await app.switch_mode("history")

@@ -1,5 +1,2 @@
-"""SQLite: one module per table family. sqlite-utils is loaded first without pandas (lean_imports)."""
-
-from workbench.lean_imports import sqlite_utils as _sqlite_utils
-
-_sqlite_utils()
+"""SQLite: one module per table family. sqlite-utils is imported by `store.db.Database` when first
+needed, through lean_imports (without pandas); the modules here name it for annotations only."""

@@ -13,13 +13,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.dataset import Problem, in_validation_file, without_file_prefix
 from workbench.core.dataset_io import RowCheck, check_example, dumps_line, problems_to_dicts
 from workbench.store import examples as store
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # (example id, its line in the imported file), in the order the validator reads the rows
 RowRef = tuple[int, int | None]

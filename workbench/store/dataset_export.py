@@ -13,9 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.dataset_io import (
     ImportedLine,
@@ -30,6 +28,9 @@ from workbench.store import dataset_versions as versions
 from workbench.store import examples as store
 from workbench.store.dataset_checks import has_errors as _has_errors
 from workbench.store.examples import Example
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 IMPORT_BATCH = 1000
 # How many problem lines an import summary lists (all of them are in the store either way).

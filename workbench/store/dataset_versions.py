@@ -8,10 +8,12 @@ The tables are created with the examples' (`store.examples.m001_datasets_and_exa
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from workbench.store.columns import now
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @dataclass

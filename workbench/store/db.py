@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.store.migrations import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 5000
 BUSY_TIMEOUT_ENV = "WORKBENCH_BUSY_TIMEOUT"  # seconds; tests and scripts shorten the wait
@@ -48,13 +50,51 @@ def is_busy(exc: BaseException) -> bool:
     return "locked" in message or "busy" in message
 
 
-class Database(sqlite_utils.Database):
-    """sqlite_utils' Database whose transactions take the write lock when they begin."""
+class Database:
+    """One connection to the workbench file: sqlite-utils' Database, built when first needed.
+
+    Importing sqlite-utils costs ~80 ms (a quarter of what the app adds to a bare Textual start),
+    and opening the file, checking its schema and reading the user's prompt need none of it: those
+    reads use `rows()`. Anything else (`db["table"]`, `query`, `execute`, `table_names`, ...) is
+    sqlite-utils' own, on this same connection. Its transactions take the write lock when they
+    begin (`atomic`).
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._utils: sqlite_utils.Database | None = None
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        if self._utils is None:
+            from workbench.lean_imports import sqlite_utils
+
+            # no sqlite-utils plugins: their discovery scans every installed package's entry
+            # points (~20 ms on the first connection of each process, with the ML stack installed)
+            self._utils = sqlite_utils().Database(self.conn, execute_plugins=False)
+        return self._utils
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.utils, name)
+
+    def __getitem__(self, table: str) -> Any:
+        return self.utils[table]
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of a read, as dicts, straight from sqlite3 (for the start-up path)."""
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return (dict(zip(names, row, strict=True)) for row in cursor)
+
+    def close(self) -> None:
+        self.conn.close()
 
     @contextlib.contextmanager
     def atomic(self) -> Generator[Database, None, None]:
         if self.conn.in_transaction:  # nested: a savepoint inside the outer (immediate) one
-            with super().atomic():
+            with self.utils.atomic():
                 yield self
             return
         self.conn.execute("BEGIN IMMEDIATE")
@@ -89,9 +129,8 @@ def connect(path: Path | str) -> Database:
         _check_path(path)
     timeout = busy_timeout_ms()
     conn = sqlite3.connect(str(path), timeout=timeout / 1000, check_same_thread=False)
-    # no sqlite-utils plugins: their discovery scans every installed package's entry points
-    # (~20 ms on the first connection of each process, with the ML stack installed)
-    db = Database(conn, execute_plugins=False)
+    db = Database(conn)
+    conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils' Database sets it
     conn.execute(f"PRAGMA busy_timeout = {timeout}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":

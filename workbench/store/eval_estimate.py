@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from workbench.store.evals import EvalGroup, item_results
 from workbench.store.examples import Example
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from workbench.core.estimate import ApproachTokens, Estimate, EstimateSettings, TrainingPlan
     from workbench.core.tokens import Tokenizer
 

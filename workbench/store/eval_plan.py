@@ -9,13 +9,14 @@ to build core inputs.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.store.eval_estimate import PromptSetup, load_prompt_setup
 from workbench.store.evals import resumable_group
 from workbench.store.examples import Example, _example
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def test_examples(

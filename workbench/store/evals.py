@@ -16,12 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from workbench.store.examples import now
 from workbench.store.migrations import migration
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from workbench.core.evaluation.scoring import ItemResult
 
 RUN_STATUSES = ("running", "batch", "done", "failed", "cancelled")

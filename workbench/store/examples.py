@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.store.columns import dumps as _dumps
 from workbench.store.columns import now
 from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SPLITS = ("few-shot", "train", "validation", "test")
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.jobs import (
     Job,
@@ -28,6 +26,9 @@ from workbench.core.jobs import (
 )
 from workbench.store.examples import now
 from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @migration

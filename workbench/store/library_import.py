@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.store.examples import SPLITS, add_examples
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def import_library_file(

@@ -15,8 +15,11 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 MIGRATIONS_TABLE = "_migrations"
 
@@ -115,4 +118,4 @@ def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None
 
 def schema_generation(db: sqlite_utils.Database) -> int:
     """The file's `user_version`: SCHEMA_GENERATION of the workbench that last brought it up to date."""
-    return db.execute("PRAGMA user_version").fetchone()[0]
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.store.columns import dumps, now
 from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from workbench.store.db import Database
 
 DEFAULT_PROMPT = "default"
 # The parts of a version the user edits (and that a draft compares against the last frozen one).
@@ -110,28 +113,25 @@ def _version(row: dict[str, Any], prompt_name: str) -> PromptVersion:
     )
 
 
-def _prompt_row(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
-    rows = list(db.query("select * from prompts where name = ?", [name]))
-    return rows[0] if rows else None
+def _prompt_row(db: Database, name: str) -> dict[str, Any] | None:
+    return next(db.rows("select * from prompts where name = ?", [name]), None)
 
 
 # --- prompts ----------------------------------------------------------------------------------
 
 
-def list_prompts(db: sqlite_utils.Database) -> list[Prompt]:
-    rows = db.query(
+def list_prompts(db: Database) -> list[Prompt]:
+    rows = db.rows(
         """select p.*, (select count(*) from prompt_versions v where v.prompt_id = p.id) as versions
            from prompts p order by p.name"""
     )
     return [Prompt(**{f.name: r[f.name] for f in fields(Prompt)}) for r in rows]
 
 
-def most_recent_prompt(db: sqlite_utils.Database) -> str | None:
+def most_recent_prompt(db: Database) -> str | None:
     """The name of the prompt edited last (where the user left off), if there is any."""
-    row = db.execute(
-        "select name from prompts order by updated_at desc, id desc limit 1"
-    ).fetchone()
-    return row[0] if row else None
+    row = next(db.rows("select name from prompts order by updated_at desc, id desc limit 1"), None)
+    return row["name"] if row else None
 
 
 def create_prompt(
@@ -196,23 +196,23 @@ def rename_prompt(db: sqlite_utils.Database, old: str, new: str) -> None:
 # --- versions ---------------------------------------------------------------------------------
 
 
-def list_versions(db: sqlite_utils.Database, prompt_name: str) -> list[PromptVersion]:
+def list_versions(db: Database, prompt_name: str) -> list[PromptVersion]:
     """Every version of a prompt, newest first."""
     row = _prompt_row(db, prompt_name)
     if row is None:
         return []
     return [
         _version(r, prompt_name)
-        for r in db.query(
+        for r in db.rows(
             "select * from prompt_versions where prompt_id = ? order by number desc", [row["id"]]
         )
     ]
 
 
-def latest_version(db: sqlite_utils.Database, prompt_name: str) -> PromptVersion | None:
+def latest_version(db: Database, prompt_name: str) -> PromptVersion | None:
     """The newest version (the draft when there is one): what the Prompt pane shows."""
     rows = list(
-        db.query(
+        db.rows(
             """select v.* from prompt_versions v join prompts p on p.id = v.prompt_id
                where p.name = ? order by v.number desc limit 1""",
             [prompt_name],
@@ -221,9 +221,9 @@ def latest_version(db: sqlite_utils.Database, prompt_name: str) -> PromptVersion
     return _version(rows[0], prompt_name) if rows else None
 
 
-def latest_frozen(db: sqlite_utils.Database, prompt_name: str) -> PromptVersion | None:
+def latest_frozen(db: Database, prompt_name: str) -> PromptVersion | None:
     rows = list(
-        db.query(
+        db.rows(
             """select v.* from prompt_versions v join prompts p on p.id = v.prompt_id
                where p.name = ? and v.draft = 0 order by v.number desc limit 1""",
             [prompt_name],
@@ -232,9 +232,9 @@ def latest_frozen(db: sqlite_utils.Database, prompt_name: str) -> PromptVersion 
     return _version(rows[0], prompt_name) if rows else None
 
 
-def get_version(db: sqlite_utils.Database, version_id: int) -> PromptVersion:
+def get_version(db: Database, version_id: int) -> PromptVersion:
     rows = list(
-        db.query(
+        db.rows(
             """select v.*, p.name as prompt_name from prompt_versions v
                join prompts p on p.id = v.prompt_id where v.id = ?""",
             [version_id],

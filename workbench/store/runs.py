@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.redact import redact_secrets
 from workbench.store.examples import now
 from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 STATUSES = ("ok", "error", "cancelled")
 

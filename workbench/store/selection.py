@@ -6,12 +6,14 @@ One row per prompt name, saved at every change; the examples themselves stay in 
 from __future__ import annotations
 
 import json
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from workbench.core.fewshot import FEW_SHOT, FewShotSelection, is_candidate, select_examples
 from workbench.store.examples import Example, _example, now
 from workbench.store.migrations import migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @migration

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from workbench.ui.keys import decode_alt_digits
 from workbench.ui.status import StatusLine
+from workbench.ui.widgets.footer import PaneFooter
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -95,7 +96,7 @@ class PaneScreen(Screen):
         with Container(id="pane-body", classes=f"pane-{self.PANE}"):
             yield from self.compose_body()
         yield StatusLine(id="status-line")
-        yield Footer()
+        yield PaneFooter()
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

@@ -17,21 +17,20 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
-from textual.widgets import Label, Select, Static, TabbedContent, TabPane, Tabs, TextArea
+from textual.widgets import Label, Static, TabbedContent, TabPane, Tabs, TextArea
 
-from workbench.core.prompt_plan import plan_approach
 from workbench.core.prompts import APPROACH_LABELS, APPROACHES, placeholders, prompt_size
 from workbench.store import prompts as store
 from workbench.ui.prompt_editor import PlaceholderTextArea
 from workbench.ui.prompt_names import PromptNamesScreen
-from workbench.ui.prompt_preview import ApproachPreview, PreviewView
-from workbench.ui.prompt_run import RunColumn, RunRequest
-from workbench.ui.prompt_settings import SettingsForm
-from workbench.ui.prompt_variables import VariablesForm
-from workbench.ui.prompt_versions import VersionsView
 
 if TYPE_CHECKING:
     from textual.timer import Timer
+
+    from workbench.ui.prompt_preview import ApproachPreview
+    from workbench.ui.prompt_run import RunColumn, RunRequest
+    from workbench.ui.prompt_settings import SettingsForm
+    from workbench.ui.prompt_variables import VariablesForm
 
 PREVIEW_DELAY = 0.2
 LATER_TABS = (
@@ -122,7 +121,17 @@ class PromptScreen(PromptNamesScreen):
                 yield TabPane(label, id=tab)
 
     async def _compose_later_tabs(self) -> None:
-        """Mount the hidden tabs' widgets, then fill them from the prompt already loaded."""
+        """Mount the hidden tabs' widgets, then fill them from the prompt already loaded.
+
+        Their modules are imported here, not at the top: the first frame does not need them."""
+        from textual.widgets import Select
+
+        from workbench.ui.prompt_preview import PreviewView
+        from workbench.ui.prompt_run import RunColumn
+        from workbench.ui.prompt_settings import SettingsForm
+        from workbench.ui.prompt_variables import VariablesForm
+        from workbench.ui.prompt_versions import VersionsView
+
         variables, settings = VariablesForm(id="variables"), SettingsForm(id="settings")
         await self.query_one("#pt-variables", TabPane).mount(variables)
         await self.query_one("#pt-model", TabPane).mount(settings)
@@ -141,12 +150,34 @@ class PromptScreen(PromptNamesScreen):
             ]
         )
         await self.query_one("#pt-versions", TabPane).mount(VersionsView(id="versions"))
+        if not (self.is_attached and self.app.is_running):
+            return  # the app is closing (quit within the first moment): the widgets are going
         self.tabs_composed = True
         if self.prompt_name:
             self.fill_later_tabs()
             self.refresh_versions()
         # listing models imports the SDK, which costs more than Textual
         self.fetch_models()
+
+    # the later tabs' widgets, typed (their classes are imported with them, see above)
+
+    def _variables_form(self) -> VariablesForm:
+        from workbench.ui.prompt_variables import VariablesForm
+
+        return self.query_one(VariablesForm)
+
+    def _settings_form(self) -> SettingsForm:
+        from workbench.ui.prompt_settings import SettingsForm
+
+        return self.query_one(SettingsForm)
+
+    def _run_column(self, approach: str) -> RunColumn:
+        from workbench.ui.prompt_run import RunColumn
+
+        return self.query_one(f"#run-{approach}", RunColumn)
+
+    def _run_columns(self) -> list[RunColumn]:
+        return [self._run_column(approach) for approach in APPROACHES] if self.tabs_composed else []
 
     def on_mount(self) -> None:
         name = self.app.active_prompt
@@ -189,10 +220,10 @@ class PromptScreen(PromptNamesScreen):
     def fill_later_tabs(self) -> None:
         """The Variables and Model forms and the preview, from the prompt's content."""
         content = self.content
-        form = self.query_one(VariablesForm)
+        form = self._variables_form()
         form.values = {}
         form.show(placeholders(content.get("template", "")), content.get("variables") or {})
-        self.query_one(SettingsForm).show(
+        self._settings_form().show(
             model=content.get("model", ""),
             ft_model=content.get("ft_model", ""),
             ft_system=content.get("ft_system", ""),
@@ -217,18 +248,16 @@ class PromptScreen(PromptNamesScreen):
             return  # the echo of loading the text, not an edit
         self.edit(field, event.text_area.text)
         if field == "template" and self.tabs_composed:
-            form = self.query_one(VariablesForm)
+            form = self._variables_form()
             names = placeholders(event.text_area.text)
             if names != form.names:
                 form.show(names, {})
 
-    @on(VariablesForm.Changed)
-    def _variables_changed(self, event: VariablesForm.Changed) -> None:
+    def on_variables_form_changed(self, event: VariablesForm.Changed) -> None:
         event.stop()
         self.edit("variables", {k: v for k, v in event.form.values.items() if v != ""})
 
-    @on(SettingsForm.Changed)
-    def _settings_changed(self, event: SettingsForm.Changed) -> None:
+    def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
         event.stop()
         self.edit(event.field, event.value)
 
@@ -238,7 +267,7 @@ class PromptScreen(PromptNamesScreen):
             self.models.append(model)
         self.edit("ft_model", model)
         if self.tabs_composed:
-            self.query_one(SettingsForm).set_models(
+            self._settings_form().set_models(
                 self._model_choices(), self.content.get("model", ""), model
             )
         self.action_show_tab("pt-model")
@@ -260,7 +289,7 @@ class PromptScreen(PromptNamesScreen):
         ft_model = self.content.get("ft_model", "")
         if ft_model and ft_model not in self.models:
             self.models.append(ft_model)
-        self.query_one(SettingsForm).set_models(
+        self._settings_form().set_models(
             self._model_choices(), self.content.get("model", ""), ft_model
         )
 
@@ -295,7 +324,9 @@ class PromptScreen(PromptNamesScreen):
 
     def build_previews(self) -> list[ApproachPreview]:
         """What each approach would send now, with token counts (placeholders left if unfilled)."""
+        from workbench.core.prompt_plan import plan_approach
         from workbench.core.tokens import get_tokenizer
+        from workbench.ui.prompt_preview import ApproachPreview
 
         examples = self._examples()
         previews = []
@@ -317,10 +348,11 @@ class PromptScreen(PromptNamesScreen):
         return previews
 
     def refresh_preview(self) -> None:
-        from workbench.core.tokens import loaded_tokenizer
-
         if not self.prompt_name or not self.tabs_composed:
             return
+        from workbench.core.tokens import loaded_tokenizer
+        from workbench.ui.prompt_preview import PreviewView
+
         content = self.content
         models = {content.get("model") or "", content.get("ft_model") or content.get("model") or ""}
         cold = tuple(m for m in models if loaded_tokenizer(m) is None)
@@ -343,6 +375,9 @@ class PromptScreen(PromptNamesScreen):
 
     def run_requests(self, approaches: Iterable[str]) -> tuple[list[RunRequest], dict[str, str]]:
         """The runs to send now, and the problem of each approach that cannot be sent."""
+        from workbench.core.prompt_plan import plan_approach
+        from workbench.ui.prompt_run import RunRequest
+
         if not self.flush():
             return [], {"all": NOT_SAVED}
         self.check_changed_elsewhere()
@@ -374,6 +409,8 @@ class PromptScreen(PromptNamesScreen):
         if not self.tabs_composed:
             return  # within the first moment after start-up: the run columns are not there yet
         if which is None:
+            from textual.widgets import Select
+
             value = self.query_one("#run-choice", Select).value
             which = value if isinstance(value, str) else "all"
         approaches = APPROACHES if which == "all" else (which,)
@@ -382,26 +419,25 @@ class PromptScreen(PromptNamesScreen):
         self.refresh_versions()
         self.action_show_tab("pt-run")
         for approach in APPROACHES:
-            self.query_one(f"#run-{approach}", RunColumn).display = approach in approaches
+            self._run_column(approach).display = approach in approaches
         for approach, problem in problems.items():
-            self.query_one(f"#run-{approach}", RunColumn).show_problem(problem)
+            self._run_column(approach).show_problem(problem)
         for request in requests:
-            self.query_one(f"#run-{request.approach}", RunColumn).start(request)
+            self._run_column(request.approach).start(request)
         if problems and not requests:
             self.notify(next(iter(problems.values())), severity="warning")
         self.refresh_bindings()
 
     def action_cancel_runs(self) -> None:
-        for column in self.query(RunColumn):
+        for column in self._run_columns():
             column.cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_runs":
-            return any(c.running for c in self.query(RunColumn))
+            return any(c.running for c in self._run_columns())
         return True
 
-    @on(RunColumn.Finished)
-    def _run_finished(self, event: RunColumn.Finished) -> None:
+    def on_run_column_finished(self, event: RunColumn.Finished) -> None:
         event.stop()
         self.refresh_bindings()
 

@@ -7,18 +7,17 @@ A base of PromptScreen, which composes the widgets and fills them in `show_loade
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
 from textual.widgets import Static
 
 from workbench.providers.chat import DEFAULT_PARAMS
 from workbench.store import prompts as store
 from workbench.ui.pane import PaneScreen
-from workbench.ui.prompt_dialogs import AskText
-from workbench.ui.prompt_versions import VersionsView
-from workbench.ui.widgets.confirm import ConfirmDialog
+
+if TYPE_CHECKING:
+    from workbench.ui.prompt_versions import VersionsView
 
 SAVE_DELAY = 0.4  # seconds after the last keystroke before the draft is written
 
@@ -129,6 +128,8 @@ class PromptDraftScreen(PaneScreen):
             self.version = store.latest_version(self.app.db, self.prompt_name)
             self.flush()
 
+        from workbench.ui.widgets.confirm import ConfirmDialog  # dialogs load when first opened
+
         self.app.push_screen(
             ConfirmDialog(
                 "This prompt was changed in another window.",
@@ -163,6 +164,8 @@ class PromptDraftScreen(PaneScreen):
     def refresh_versions(self) -> None:
         if not self.tabs_composed:
             return  # the Versions tab is filled once it is composed
+        from workbench.ui.prompt_versions import VersionsView
+
         self.query_one(VersionsView).show(store.list_versions(self.app.db, self.prompt_name))
 
     # --- versions ------------------------------------------------------------------------------
@@ -185,10 +188,11 @@ class PromptDraftScreen(PaneScreen):
             else:
                 self.notify(f"saved {version.label}")
 
+        from workbench.ui.prompt_dialogs import AskText
+
         self.app.push_screen(AskText("Note for this version (optional)"), save)
 
-    @on(VersionsView.RestoreRequested)
-    def _restore(self, event: VersionsView.RestoreRequested) -> None:
+    def on_versions_view_restore_requested(self, event: VersionsView.RestoreRequested) -> None:
         event.stop()
         if not self.flush():
             return  # the database is busy: told, and retried

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from workbench.providers.chat import DEFAULT_PARAMS
 from workbench.store import prompts as store
-from workbench.ui.prompt_dialogs import AskText, PickPrompt
 from workbench.ui.prompt_draft import PromptDraftScreen
 
 
@@ -24,6 +23,8 @@ class PromptNamesScreen(PromptDraftScreen):
         def picked(name: str | None) -> None:
             if name:
                 self.switch_prompt(name)
+
+        from workbench.ui.prompt_dialogs import PickPrompt  # dialogs load when first opened
 
         self.app.push_screen(PickPrompt(names, self.prompt_name), picked)
 
@@ -50,6 +51,8 @@ class PromptNamesScreen(PromptDraftScreen):
                 return
             self.switch_prompt(name.strip())
 
+        from workbench.ui.prompt_dialogs import AskText
+
         title = "Name of the copy" if copy else "Name of the new prompt"
         self.app.push_screen(AskText(title), create)
 
@@ -67,5 +70,7 @@ class PromptNamesScreen(PromptDraftScreen):
             self.prompt_name = name.strip()
             self.app.active_prompt = self.prompt_name
             self.load(self.prompt_name)
+
+        from workbench.ui.prompt_dialogs import AskText
 
         self.app.push_screen(AskText("Rename prompt", self.prompt_name), rename)
