@@ -20,19 +20,24 @@ print(pandas.__name__)
 """
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pandas") is None or importlib.util.find_spec("numpy") is None,
-    reason="pandas and numpy are not installed here, so sqlite-utils cannot import them anyway",
-)
-def test_the_store_and_the_simulator_do_not_import_pandas_or_numpy(tmp_path):
+def run_probe(probe: str, tmp_path) -> str:
+    """Run `probe` in a fresh interpreter (nothing imported yet) on a new file; its output."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path / "x.db")],
+        [sys.executable, "-c", probe, str(tmp_path / "x.db")],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["pandas"]
+    return out.stdout
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pandas") is None or importlib.util.find_spec("numpy") is None,
+    reason="pandas and numpy are not installed here, so sqlite-utils cannot import them anyway",
+)
+def test_the_store_and_the_simulator_do_not_import_pandas_or_numpy(tmp_path):
+    assert run_probe(PROBE, tmp_path).split() == ["pandas"]
 
 
 START_PROBE = """
@@ -54,11 +59,4 @@ print(db["prompts"].count, "sqlite_utils" in sys.modules)   # then anything else
 
 def test_a_start_opens_the_file_and_reads_the_prompt_without_importing_sqlite_utils(tmp_path):
     """Importing sqlite-utils costs ~80 ms, a quarter of what the app adds to a bare Textual start."""
-    out = subprocess.run(
-        [sys.executable, "-c", START_PROBE, str(tmp_path / "x.db")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["p s False", "1 True"]
+    assert run_probe(START_PROBE, tmp_path).splitlines() == ["p s False", "1 True"]
